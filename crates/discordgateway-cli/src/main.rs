@@ -1,0 +1,5 @@
+//! The `discordgateway` command line.
+
+fn main() {
+    eprintln!("discordgateway: no commands yet");
+}

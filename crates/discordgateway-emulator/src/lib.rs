@@ -1,0 +1,1 @@
+//! A faithful fake Discord gateway for offline tests, demos, load and fault testing.

@@ -1,0 +1,34 @@
+//! Sans-IO core of **discordgateway**: the vocabulary of Discord's gateway, its codecs,
+//! and (soon) the `GatewayState` machine that any WebSocket implementation can drive.
+//!
+//! This crate never opens a socket, spawns a task or reads a clock. Time is always an
+//! argument, and bytes go in and out as plain slices, so the same logic runs under tokio,
+//! on a blocking thread, in a fuzzer or in a deterministic test with a fake clock.
+//!
+//! # What is here
+//!
+//! | module | what it holds |
+//! | --- | --- |
+//! | [`opcode`] | gateway and voice opcodes, with their direction |
+//! | [`close_code`] | gateway and voice close codes and the action each implies |
+//! | [`event_type`] | every dispatch event, with CRUD names and wire names |
+//! | [`intents`] | intent bits and their derivation from declared events |
+//! | [`payload`] | Hello, Identify, Resume, READY, Invalid Session and the send commands, validated |
+//! | [`envelope`] | the one-pass, allocation-free scanner of a JSON gateway message |
+//! | [`token`], [`url`], [`shard`] | the redacted bot token, gateway URLs, shard routing |
+#![forbid(unsafe_code)]
+
+// -- vocabulary --------------------------------------------------------------------------
+pub mod close_code;
+pub mod event_type;
+pub mod intents;
+pub mod opcode;
+
+// -- payloads and helpers ----------------------------------------------------------------
+pub mod payload;
+pub mod shard;
+pub mod token;
+pub mod url;
+
+// -- codecs ------------------------------------------------------------------------------
+pub mod envelope;

@@ -1,0 +1,8 @@
+//! The tokio driver of **discordgateway**.
+//!
+//! It will hold the `Shard` that drives the sans-IO [`discordgateway_proto`] core over a real
+//! WebSocket inside the user's own `.await`, identify queues, and the shard manager. For now it
+//! re-exports the protocol crate, so `discordgateway::proto` is the one path users need.
+
+/// The sans-IO protocol crate, re-exported.
+pub use discordgateway_proto as proto;
