@@ -15,7 +15,7 @@
 //! | [`intents`] | intent bits and their derivation from declared events |
 //! | [`payload`] | Hello, Identify, Resume, READY, Invalid Session and the send commands, validated |
 //! | [`envelope`] | the one-pass, allocation-free scanner of a JSON gateway message |
-//! | [`token`], [`url`], [`shard`] | the redacted bot token, gateway URLs, shard routing |
+//! | [`token`], [`url`], [`shard`], [`snowflake`] | the redacted bot token, gateway URLs, shard routing, IDs |
 #![forbid(unsafe_code)]
 
 // -- vocabulary --------------------------------------------------------------------------
@@ -27,6 +27,7 @@ pub mod opcode;
 // -- payloads and helpers ----------------------------------------------------------------
 pub mod payload;
 pub mod shard;
+pub mod snowflake;
 pub mod token;
 pub mod url;
 

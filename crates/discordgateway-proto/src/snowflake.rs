@@ -1,0 +1,1 @@
+//! TODO: filled in by the foundation work (issue 2).
