@@ -20,11 +20,9 @@
 //! assert_eq!(CloseAction::after(None), CloseAction::Resume); // no close frame: resume
 //! ```
 
-use std::cmp::Ordering;
 use std::fmt;
-use std::hash::{Hash, Hasher};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use crate::opcode::integer_code_enum;
 
 /// What a gateway client should do after the server closed the connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -70,7 +68,8 @@ pub enum VoiceCloseAction {
 }
 
 /// Generates a close-code enum: variants, integer conversions, description, action,
-/// remedy, comparison by integer, `Display` and serde as the integer.
+/// remedy, `Display`, and (through `integer_code_enum`) the enum itself, comparison
+/// and serde.
 macro_rules! close_codes {
     (
         $(#[$meta:meta])*
@@ -78,37 +77,12 @@ macro_rules! close_codes {
             $( $(#[$vmeta:meta])* $variant:ident = $code:literal, $act:ident, $desc:literal, $remedy:expr; )+
         }
     ) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug)]
-        #[non_exhaustive]
-        pub enum $ty {
-            $( $(#[$vmeta])* $variant, )+
-            /// A code this library does not know; the number is kept.
-            Unknown(u16),
+        integer_code_enum! {
+            $(#[$meta])*
+            $ty: u16, serialize_u16 { $( $(#[$vmeta])* $variant = $code, )+ }
         }
 
         impl $ty {
-            /// Every documented code, in numeric order.
-            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
-
-            /// The close code for a number; unknown numbers become `Unknown(n)`.
-            #[must_use]
-            pub const fn new(code: u16) -> Self {
-                match code {
-                    $( $code => Self::$variant, )+
-                    other => Self::Unknown(other),
-                }
-            }
-
-            /// The number in the close frame.
-            #[must_use]
-            pub const fn code(self) -> u16 {
-                match self {
-                    $( Self::$variant => $code, )+
-                    Self::Unknown(code) => code,
-                }
-            }
-
             /// What the code means, in lowercase prose (also the `Display` text after the
             /// number).
             #[must_use]
@@ -138,50 +112,6 @@ macro_rules! close_codes {
                     Self::Unknown(_) => None,
                 }
             }
-
-            /// Whether the code is one the docs list.
-            #[must_use]
-            pub const fn is_known(self) -> bool {
-                !matches!(Self::new(self.code()), Self::Unknown(_))
-            }
-        }
-
-        impl From<u16> for $ty {
-            fn from(code: u16) -> Self {
-                Self::new(code)
-            }
-        }
-
-        impl From<$ty> for u16 {
-            fn from(code: $ty) -> Self {
-                code.code()
-            }
-        }
-
-        impl PartialEq for $ty {
-            fn eq(&self, other: &Self) -> bool {
-                self.code() == other.code()
-            }
-        }
-
-        impl Eq for $ty {}
-
-        impl PartialOrd for $ty {
-            fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-                Some(self.cmp(other))
-            }
-        }
-
-        impl Ord for $ty {
-            fn cmp(&self, other: &Self) -> Ordering {
-                self.code().cmp(&other.code())
-            }
-        }
-
-        impl Hash for $ty {
-            fn hash<H: Hasher>(&self, state: &mut H) {
-                self.code().hash(state);
-            }
         }
 
         /// `"<code> <description>"`, then `": <remedy>"` when there is one.
@@ -192,18 +122,6 @@ macro_rules! close_codes {
                     Some(remedy) => write!(f, ": {remedy}"),
                     None => Ok(()),
                 }
-            }
-        }
-
-        impl Serialize for $ty {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_u16(self.code())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $ty {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                u16::deserialize(deserializer).map(Self::new)
             }
         }
     };

@@ -42,7 +42,6 @@
 
 use std::fmt;
 use std::iter::FusedIterator;
-use std::ops::{BitAnd, BitOr, BitOrAssign, Sub};
 use std::str::FromStr;
 
 use serde::de::{self, Visitor};
@@ -375,6 +374,71 @@ impl Visitor<'_> for WireNameVisitor {
     }
 }
 
+/// Implements, for a newtype over an integer bitset: `const fn union`,
+/// `intersection`, `difference`, `is_empty`, and the operators `|`, `|=`, `&` and `-`.
+/// Shared with [`crate::intents`].
+macro_rules! impl_set_operators {
+    ($ty:ident) => {
+        impl $ty {
+            /// Members of either.
+            #[must_use]
+            pub const fn union(self, other: Self) -> Self {
+                Self(self.0 | other.0)
+            }
+
+            /// Members of both.
+            #[must_use]
+            pub const fn intersection(self, other: Self) -> Self {
+                Self(self.0 & other.0)
+            }
+
+            /// Members of `self` that are not in `other`.
+            #[must_use]
+            pub const fn difference(self, other: Self) -> Self {
+                Self(self.0 & !other.0)
+            }
+
+            /// Whether there is no member.
+            #[must_use]
+            pub const fn is_empty(self) -> bool {
+                self.0 == 0
+            }
+        }
+
+        impl std::ops::BitOr for $ty {
+            type Output = Self;
+
+            fn bitor(self, other: Self) -> Self {
+                self.union(other)
+            }
+        }
+
+        impl std::ops::BitOrAssign for $ty {
+            fn bitor_assign(&mut self, other: Self) {
+                *self = self.union(other);
+            }
+        }
+
+        impl std::ops::BitAnd for $ty {
+            type Output = Self;
+
+            fn bitand(self, other: Self) -> Self {
+                self.intersection(other)
+            }
+        }
+
+        impl std::ops::Sub for $ty {
+            type Output = Self;
+
+            fn sub(self, other: Self) -> Self {
+                self.difference(other)
+            }
+        }
+    };
+}
+
+pub(crate) use impl_set_operators;
+
 /// A set of known events: a `Copy` bitset over `u128`, one bit per
 /// [`EventType::index`].
 ///
@@ -465,34 +529,10 @@ impl EventSet {
         was
     }
 
-    /// Events in either set.
-    #[must_use]
-    pub const fn union(self, other: Self) -> Self {
-        Self(self.0 | other.0)
-    }
-
-    /// Events in both sets.
-    #[must_use]
-    pub const fn intersection(self, other: Self) -> Self {
-        Self(self.0 & other.0)
-    }
-
-    /// Events in `self` but not in `other`.
-    #[must_use]
-    pub const fn difference(self, other: Self) -> Self {
-        Self(self.0 & !other.0)
-    }
-
     /// Known events not in `self`.
     #[must_use]
     pub const fn complement(self) -> Self {
         Self::ALL.difference(self)
-    }
-
-    /// Whether the set has no member.
-    #[must_use]
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
     }
 
     /// The number of members.
@@ -514,35 +554,7 @@ impl fmt::Debug for EventSet {
     }
 }
 
-impl BitOr for EventSet {
-    type Output = Self;
-
-    fn bitor(self, other: Self) -> Self {
-        self.union(other)
-    }
-}
-
-impl BitOrAssign for EventSet {
-    fn bitor_assign(&mut self, other: Self) {
-        *self = self.union(other);
-    }
-}
-
-impl BitAnd for EventSet {
-    type Output = Self;
-
-    fn bitand(self, other: Self) -> Self {
-        self.intersection(other)
-    }
-}
-
-impl Sub for EventSet {
-    type Output = Self;
-
-    fn sub(self, other: Self) -> Self {
-        self.difference(other)
-    }
-}
+impl_set_operators!(EventSet);
 
 impl FromIterator<EventType> for EventSet {
     fn from_iter<I: IntoIterator<Item = EventType>>(events: I) -> Self {

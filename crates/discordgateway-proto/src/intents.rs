@@ -49,11 +49,10 @@
 
 use std::fmt;
 use std::iter::FusedIterator;
-use std::ops::{BitAnd, BitOr, BitOrAssign, Sub};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::event_type::{EventSet, EventType};
+use crate::event_type::{EventSet, EventType, impl_set_operators};
 
 /// The `intents` bitfield of Identify (GATEWAY.md §9.1): a `Copy` newtype over `u64`.
 ///
@@ -287,30 +286,6 @@ impl Intents {
     #[must_use]
     pub const fn intersects(self, other: Self) -> bool {
         self.0 & other.0 != 0
-    }
-
-    /// Whether no bit is set.
-    #[must_use]
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-
-    /// Intents in either.
-    #[must_use]
-    pub const fn union(self, other: Self) -> Self {
-        Self(self.0 | other.0)
-    }
-
-    /// Intents in both.
-    #[must_use]
-    pub const fn intersection(self, other: Self) -> Self {
-        Self(self.0 & other.0)
-    }
-
-    /// Intents in `self` but not in `other`.
-    #[must_use]
-    pub const fn difference(self, other: Self) -> Self {
-        Self(self.0 & !other.0)
     }
 
     /// Whether any intent in `self` is privileged.
@@ -642,35 +617,7 @@ impl fmt::Debug for Intents {
     }
 }
 
-impl BitOr for Intents {
-    type Output = Self;
-
-    fn bitor(self, other: Self) -> Self {
-        self.union(other)
-    }
-}
-
-impl BitOrAssign for Intents {
-    fn bitor_assign(&mut self, other: Self) {
-        *self = self.union(other);
-    }
-}
-
-impl BitAnd for Intents {
-    type Output = Self;
-
-    fn bitand(self, other: Self) -> Self {
-        self.intersection(other)
-    }
-}
-
-impl Sub for Intents {
-    type Output = Self;
-
-    fn sub(self, other: Self) -> Self {
-        self.difference(other)
-    }
-}
+impl_set_operators!(Intents);
 
 /// Serializes as the integer bitfield.
 impl Serialize for Intents {

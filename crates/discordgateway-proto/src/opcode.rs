@@ -19,11 +19,7 @@
 //! assert!(VoiceOpCode::DaveMlsKeyPackage.is_binary());
 //! ```
 
-use std::cmp::Ordering;
 use std::fmt;
-use std::hash::{Hash, Hasher};
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Which way an opcode travels, seen from the client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -50,13 +46,14 @@ impl Direction {
     }
 }
 
-/// Generates an opcode enum: the variants, the integer conversions, name, direction,
-/// comparison by integer, `Display` and serde as the integer.
-macro_rules! opcodes {
+/// Generates an enum of documented integer codes plus `Unknown(int)`: `ALL`, `new`,
+/// `code`, `is_known`, conversions both ways, equality, ordering and hashing by the
+/// integer, and serde as the integer. Shared with [`crate::close_code`].
+macro_rules! integer_code_enum {
     (
         $(#[$meta:meta])*
-        $ty:ident {
-            $( $(#[$vmeta:meta])* $variant:ident = $code:literal, $name:literal, $dir:ident, $binary:literal; )+
+        $ty:ident: $int:ty, $serialize:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $code:literal, )+
         }
     ) => {
         $(#[$meta])*
@@ -65,31 +62,110 @@ macro_rules! opcodes {
         pub enum $ty {
             $( $(#[$vmeta])* $variant, )+
             /// A value this library does not know; the integer is kept.
-            Unknown(u8),
+            Unknown($int),
         }
 
         impl $ty {
-            /// Every documented opcode, in numeric order.
+            /// Every documented value, in numeric order.
             pub const ALL: &'static [Self] = &[$(Self::$variant),+];
 
-            /// The opcode for an integer; unknown integers become `Unknown(n)`.
+            /// The value for an integer; undocumented integers become `Unknown(n)`.
             #[must_use]
-            pub const fn new(code: u8) -> Self {
+            pub const fn new(code: $int) -> Self {
                 match code {
                     $( $code => Self::$variant, )+
                     other => Self::Unknown(other),
                 }
             }
 
-            /// The integer sent on the wire.
+            /// The integer on the wire.
             #[must_use]
-            pub const fn code(self) -> u8 {
+            pub const fn code(self) -> $int {
                 match self {
                     $( Self::$variant => $code, )+
                     Self::Unknown(code) => code,
                 }
             }
 
+            /// Whether the value is one the docs list.
+            #[must_use]
+            pub const fn is_known(self) -> bool {
+                !matches!(Self::new(self.code()), Self::Unknown(_))
+            }
+        }
+
+        impl From<$int> for $ty {
+            fn from(code: $int) -> Self {
+                Self::new(code)
+            }
+        }
+
+        impl From<$ty> for $int {
+            fn from(code: $ty) -> Self {
+                code.code()
+            }
+        }
+
+        impl PartialEq for $ty {
+            fn eq(&self, other: &Self) -> bool {
+                self.code() == other.code()
+            }
+        }
+
+        impl Eq for $ty {}
+
+        impl PartialOrd for $ty {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl Ord for $ty {
+            fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+                self.code().cmp(&other.code())
+            }
+        }
+
+        impl std::hash::Hash for $ty {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                std::hash::Hash::hash(&self.code(), state);
+            }
+        }
+
+        /// Serializes as the integer.
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.$serialize(self.code())
+            }
+        }
+
+        /// Deserializes from the integer; numbers outside the integer type's range are an
+        /// error, numbers inside it that are not documented become `Unknown(n)`.
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                <$int as serde::Deserialize>::deserialize(deserializer).map(Self::new)
+            }
+        }
+    };
+}
+
+pub(crate) use integer_code_enum;
+
+/// Generates an opcode enum: the variants, the integer conversions, name, direction,
+/// `Display`, and (through `integer_code_enum`) the enum itself, comparison and serde.
+macro_rules! opcodes {
+    (
+        $(#[$meta:meta])*
+        $ty:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $code:literal, $name:literal, $dir:ident, $binary:literal; )+
+        }
+    ) => {
+        integer_code_enum! {
+            $(#[$meta])*
+            $ty: u8, serialize_u8 { $( $(#[$vmeta])* $variant = $code, )+ }
+        }
+
+        impl $ty {
             /// The name the Discord docs use, e.g. `"Heartbeat ACK"`; `"Unknown"` for
             /// values this library does not know.
             #[must_use]
@@ -107,12 +183,6 @@ macro_rules! opcodes {
                     $( Self::$variant => Some(Direction::$dir), )+
                     Self::Unknown(_) => None,
                 }
-            }
-
-            /// Whether the opcode is one the docs list.
-            #[must_use]
-            pub const fn is_known(self) -> bool {
-                !matches!(Self::new(self.code()), Self::Unknown(_))
             }
 
             /// Whether the client may send this opcode (false when unknown).
@@ -143,61 +213,9 @@ macro_rules! opcodes {
             }
         }
 
-        impl From<u8> for $ty {
-            fn from(code: u8) -> Self {
-                Self::new(code)
-            }
-        }
-
-        impl From<$ty> for u8 {
-            fn from(op: $ty) -> Self {
-                op.code()
-            }
-        }
-
-        impl PartialEq for $ty {
-            fn eq(&self, other: &Self) -> bool {
-                self.code() == other.code()
-            }
-        }
-
-        impl Eq for $ty {}
-
-        impl PartialOrd for $ty {
-            fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-                Some(self.cmp(other))
-            }
-        }
-
-        impl Ord for $ty {
-            fn cmp(&self, other: &Self) -> Ordering {
-                self.code().cmp(&other.code())
-            }
-        }
-
-        impl Hash for $ty {
-            fn hash<H: Hasher>(&self, state: &mut H) {
-                self.code().hash(state);
-            }
-        }
-
         impl fmt::Display for $ty {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 write!(f, "{} ({})", self.name(), self.code())
-            }
-        }
-
-        impl Serialize for $ty {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_u8(self.code())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $ty {
-            /// Accepts any integer 0–255; larger or negative numbers are an error, as no
-            /// opcode of either gateway can hold them.
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                u8::deserialize(deserializer).map(Self::new)
             }
         }
     };
