@@ -37,7 +37,7 @@ pub enum CloseAction {
 
 impl CloseAction {
     /// The action after a connection ended with `code`, or without any close frame
-    /// (`None`: the socket dropped), which resumes (GATEWAY.md §4, [inferred]).
+    /// (`None`: the socket dropped), which resumes (GATEWAY.md §4, (inferred)).
     #[must_use]
     pub const fn after(code: Option<CloseCode>) -> Self {
         match code {
@@ -138,7 +138,7 @@ close_codes! {
     /// **Unknown codes resume.** Any code not in the table, including 4006 (a voice code)
     /// and 1000/1001 sent by the server during its own restarts, is treated as
     /// reconnectable with a resume attempt (§4: "treat any unknown 4xxx as reconnectable";
-    /// [inferred] for non-4xxx codes).
+    /// (inferred) for non-4xxx codes).
     CloseCode => CloseAction, unknown: Resume {
         /// 4000: unknown server-side problem.
         UnknownError = 4000, Resume, "unknown error", None;
@@ -184,7 +184,7 @@ close_codes! {
     /// this library resumes, as for the main gateway. Where a reconnect would repeat the
     /// same rejected request (4012, 4016, 4017, 4020) it stops with a remedy.
     ///
-    /// **Unknown codes resume** ([inferred], mirroring §4 of the main gateway): if the
+    /// **Unknown codes resume** ((inferred), mirroring §4 of the main gateway): if the
     /// session is really gone, the failed resume closes again with 4006, which restarts.
     VoiceCloseCode => VoiceCloseAction, unknown: Resume {
         /// 4001: an invalid opcode (a client bug).
