@@ -36,5 +36,14 @@ pub mod snowflake;
 pub mod token;
 pub mod url;
 
+pub use payload::{
+    Command, CommandError, Heartbeat, Hello, Identify, InvalidSession, MAX_PAYLOAD_LEN, Outgoing,
+    Ready, Resume,
+};
+pub use shard::ShardId;
+pub use snowflake::Snowflake;
+pub use token::Token;
+pub use url::{ApiVersion, Compression, Encoding, GatewayParams, GatewayUrl};
+
 // -- codecs ------------------------------------------------------------------------------
 pub mod envelope;
