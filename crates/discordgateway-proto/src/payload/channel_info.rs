@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CommandError, OP_REQUEST_CHANNEL_INFO, Outgoing, Violation, check_count};
+use super::{CommandError, Outgoing, Violation, check_count};
+use crate::opcode::OpCode;
 use crate::snowflake::Snowflake;
 
 /// The `d` of op 43; the server answers with CHANNEL_INFO.
@@ -47,8 +48,8 @@ impl RequestChannelInfo {
 }
 
 impl Outgoing for RequestChannelInfo {
-    fn opcode(&self) -> u8 {
-        OP_REQUEST_CHANNEL_INFO
+    fn opcode(&self) -> OpCode {
+        OpCode::RequestChannelInfo
     }
 
     fn validate(&self) -> Result<(), CommandError> {

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::opcode::OpCode;
+
 use super::{
     CommandError, Outgoing, RequestChannelInfo, RequestGuildMembers, RequestSoundboardSounds,
     UpdatePresence, UpdateVoiceState,
@@ -31,7 +33,7 @@ pub enum Command {
 impl Command {
     /// The opcode of the inner command: 3, 4, 8, 31 or 43.
     #[must_use]
-    pub fn opcode(&self) -> u8 {
+    pub fn opcode(&self) -> OpCode {
         self.payload().op()
     }
 
@@ -50,13 +52,13 @@ impl Command {
 /// The object-safe part of [`Outgoing`].
 trait Validated {
     /// See [`Outgoing::opcode`].
-    fn op(&self) -> u8;
+    fn op(&self) -> OpCode;
     /// See [`Outgoing::validate`].
     fn check(&self) -> Result<(), CommandError>;
 }
 
 impl<T: Outgoing> Validated for T {
-    fn op(&self) -> u8 {
+    fn op(&self) -> OpCode {
         self.opcode()
     }
 
@@ -66,7 +68,7 @@ impl<T: Outgoing> Validated for T {
 }
 
 impl Outgoing for Command {
-    fn opcode(&self) -> u8 {
+    fn opcode(&self) -> OpCode {
         Self::opcode(self)
     }
 

@@ -9,7 +9,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{CommandError, OP_REQUEST_GUILD_MEMBERS, Outgoing, Violation, check_count, check_len};
+use super::{CommandError, Outgoing, Violation, check_count, check_len};
+use crate::opcode::OpCode;
 use crate::snowflake::Snowflake;
 
 /// Most members a `query` may ask for, and most `user_ids` per request.
@@ -109,8 +110,8 @@ impl RequestGuildMembers {
 }
 
 impl Outgoing for RequestGuildMembers {
-    fn opcode(&self) -> u8 {
-        OP_REQUEST_GUILD_MEMBERS
+    fn opcode(&self) -> OpCode {
+        OpCode::RequestGuildMembers
     }
 
     fn validate(&self) -> Result<(), CommandError> {

@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CommandError, OP_IDENTIFY, Outgoing, UpdatePresence, Violation, is_false};
+use super::{CommandError, Outgoing, UpdatePresence, Violation, is_false};
+use crate::intents::Intents;
+use crate::opcode::OpCode;
 use crate::shard::ShardId;
 use crate::token::Token;
 
@@ -17,17 +19,22 @@ const LIBRARY_NAME: &str = "discordgateway";
 /// # Examples
 ///
 /// ```
+/// use discordgateway_proto::intents::Intents;
 /// use discordgateway_proto::payload::{Identify, Outgoing};
 /// use discordgateway_proto::shard::ShardId;
 /// use discordgateway_proto::token::Token;
 ///
-/// let identify = Identify::new(Token::new("MTAx.fake.token")?, 33281)
+/// let identify = Identify::new(
+///     Token::new("MTAx.fake.token")?,
+///     Intents::GUILDS | Intents::GUILD_MESSAGES | Intents::MESSAGE_CONTENT,
+/// )
 ///     .with_shard(ShardId::new(0, 2)?)
 ///     .with_large_threshold(100);
 /// let mut buf = Vec::new();
 /// identify.encode(&mut buf)?;
 /// let frame = std::str::from_utf8(&buf)?;
 /// assert!(frame.starts_with(r#"{"op":2,"d":{"token":"MTAx.fake.token","#));
+/// assert!(frame.contains(r#""intents":33281"#));
 /// assert!(!format!("{identify:?}").contains("MTAx"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -51,8 +58,7 @@ pub struct Identify {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub presence: Option<UpdatePresence>,
     /// Intent bits (§9).
-    // Plain bits for now; becomes the `Intents` type when the vocabulary lands.
-    pub intents: u64,
+    pub intents: Intents,
 }
 
 /// Smallest accepted `large_threshold`, also the default.
@@ -68,7 +74,7 @@ const fn default_large_threshold() -> u32 {
 impl Identify {
     /// An Identify with default properties, `large_threshold` 50, no shard, no presence.
     #[must_use]
-    pub fn new(token: Token, intents: u64) -> Self {
+    pub fn new(token: Token, intents: Intents) -> Self {
         Self {
             token,
             properties: IdentifyProperties::default(),
@@ -110,8 +116,8 @@ impl Identify {
 }
 
 impl Outgoing for Identify {
-    fn opcode(&self) -> u8 {
-        OP_IDENTIFY
+    fn opcode(&self) -> OpCode {
+        OpCode::Identify
     }
 
     /// Checks `large_threshold` and the presence (whose fields are named as in op 3).

@@ -45,6 +45,7 @@ mod resume;
 mod soundboard;
 mod voice_state;
 
+use crate::opcode::OpCode;
 use std::io::Write as _;
 
 use serde::Serialize;
@@ -63,25 +64,6 @@ pub use self::voice_state::UpdateVoiceState;
 
 /// The largest client→server frame the gateway accepts, in bytes (§2.1; larger: close 4002).
 pub const MAX_PAYLOAD_LEN: usize = 4096;
-
-// Opcodes of the payloads in this module. Private on purpose: the `opcode` module owns the
-// public vocabulary, and these plain numbers are swapped for it when both exist.
-/// Heartbeat (op 1).
-const OP_HEARTBEAT: u8 = 1;
-/// Identify (op 2).
-const OP_IDENTIFY: u8 = 2;
-/// Presence Update (op 3).
-const OP_PRESENCE_UPDATE: u8 = 3;
-/// Voice State Update (op 4).
-const OP_VOICE_STATE_UPDATE: u8 = 4;
-/// Resume (op 6).
-const OP_RESUME: u8 = 6;
-/// Request Guild Members (op 8).
-const OP_REQUEST_GUILD_MEMBERS: u8 = 8;
-/// Request Soundboard Sounds (op 31).
-const OP_REQUEST_SOUNDBOARD_SOUNDS: u8 = 31;
-/// Request Channel Info (op 43).
-const OP_REQUEST_CHANNEL_INFO: u8 = 43;
 
 /// Why a payload may not be sent.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -175,7 +157,7 @@ impl CommandError {
 /// `Serialize` on the implementing type writes the frame's `d`.
 pub trait Outgoing: Serialize {
     /// The gateway opcode this payload is sent with.
-    fn opcode(&self) -> u8;
+    fn opcode(&self) -> OpCode;
 
     /// Checks the field rules of GATEWAY.md (not the size; [`Outgoing::encode`] does that).
     ///
@@ -201,14 +183,14 @@ pub trait Outgoing: Serialize {
 
 /// Appends `{"op":op,"d":<d>}` to `buf` and checks the size limit.
 fn write_frame<T: Serialize + ?Sized>(
-    op: u8,
+    op: OpCode,
     d: &T,
     buf: &mut Vec<u8>,
 ) -> Result<(), CommandError> {
     let serialize = |error: &dyn std::fmt::Display| CommandError::Serialize {
         message: error.to_string(),
     };
-    write!(buf, "{{\"op\":{op},\"d\":").map_err(|e| serialize(&e))?;
+    write!(buf, "{{\"op\":{},\"d\":", op.code()).map_err(|e| serialize(&e))?;
     serde_json::to_writer(&mut *buf, d).map_err(|e| serialize(&e))?;
     buf.push(b'}');
     if buf.len() > MAX_PAYLOAD_LEN {

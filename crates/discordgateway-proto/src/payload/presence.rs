@@ -8,7 +8,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{CommandError, OP_PRESENCE_UPDATE, Outgoing, Violation};
+use super::{CommandError, Outgoing, Violation};
+use crate::opcode::OpCode;
 
 /// The `d` of op 3, also Identify's `presence`.
 ///
@@ -67,8 +68,8 @@ impl UpdatePresence {
 }
 
 impl Outgoing for UpdatePresence {
-    fn opcode(&self) -> u8 {
-        OP_PRESENCE_UPDATE
+    fn opcode(&self) -> OpCode {
+        OpCode::PresenceUpdate
     }
 
     fn validate(&self) -> Result<(), CommandError> {

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CommandError, OP_HEARTBEAT, OP_RESUME, Outgoing, Violation};
+use super::{CommandError, Outgoing, Violation};
+use crate::opcode::OpCode;
 use crate::token::Token;
 
 /// The `d` of op 6 Resume: reattach to a session and replay what was missed.
@@ -31,8 +32,8 @@ impl Resume {
 }
 
 impl Outgoing for Resume {
-    fn opcode(&self) -> u8 {
-        OP_RESUME
+    fn opcode(&self) -> OpCode {
+        OpCode::Resume
     }
 
     fn validate(&self) -> Result<(), CommandError> {
@@ -63,8 +64,8 @@ pub struct Heartbeat {
 }
 
 impl Outgoing for Heartbeat {
-    fn opcode(&self) -> u8 {
-        OP_HEARTBEAT
+    fn opcode(&self) -> OpCode {
+        OpCode::Heartbeat
     }
 
     /// A heartbeat has no field rules.

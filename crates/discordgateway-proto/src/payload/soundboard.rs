@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CommandError, OP_REQUEST_SOUNDBOARD_SOUNDS, Outgoing, check_count};
+use super::{CommandError, Outgoing, check_count};
+use crate::opcode::OpCode;
 use crate::snowflake::Snowflake;
 
 /// The `d` of op 31; the server answers with one SOUNDBOARD_SOUNDS per guild.
@@ -26,8 +27,8 @@ impl RequestSoundboardSounds {
 }
 
 impl Outgoing for RequestSoundboardSounds {
-    fn opcode(&self) -> u8 {
-        OP_REQUEST_SOUNDBOARD_SOUNDS
+    fn opcode(&self) -> OpCode {
+        OpCode::RequestSoundboardSounds
     }
 
     fn validate(&self) -> Result<(), CommandError> {

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CommandError, OP_VOICE_STATE_UPDATE, Outgoing};
+use super::{CommandError, Outgoing};
+use crate::opcode::OpCode;
 use crate::snowflake::Snowflake;
 
 /// The `d` of op 4. The server answers with VOICE_STATE_UPDATE and VOICE_SERVER_UPDATE.
@@ -51,8 +52,8 @@ impl UpdateVoiceState {
 }
 
 impl Outgoing for UpdateVoiceState {
-    fn opcode(&self) -> u8 {
-        OP_VOICE_STATE_UPDATE
+    fn opcode(&self) -> OpCode {
+        OpCode::VoiceStateUpdate
     }
 
     /// Every value of the type is valid; only the size is checked when encoding.
