@@ -33,3 +33,4 @@ pub mod url;
 
 // -- codecs ------------------------------------------------------------------------------
 pub mod envelope;
+pub use envelope::{Envelope, EnvelopeError};
