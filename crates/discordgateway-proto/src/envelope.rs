@@ -11,7 +11,8 @@
 //! order, whitespace wherever JSON allows it, unknown keys skipped. Values are skipped
 //! without recursion:
 //!
-//! - strings are jumped over with `memchr2` on `"` and `\`, stepping over each escape;
+//! - strings are jumped over with a word-at-a-time (SWAR) search for `"` and `\` that hands
+//!   long strings to `memchr2`, stepping over each escape;
 //! - arrays and objects are skipped by a bracket-matching scan that keeps the open
 //!   brackets in a 128-bit stack (one bit per level), so brackets must balance and match,
 //!   nesting is limited to [`MAX_DEPTH`] levels and no input can overflow the call stack;

@@ -232,3 +232,52 @@ fn error_messages_are_lowercase_and_name_the_offset() {
         }
     }
 }
+
+#[test]
+fn string_search_is_exact_at_every_word_boundary() {
+    // Lengths up to well past the SWAR words, so both the word loop, its byte tail and
+    // the memchr2 hand-off see the closing quote (and an escape) at every position.
+    for len in 0..80 {
+        for (what, body) in [
+            ("plain", "x".repeat(len)),
+            (
+                "escaped quote at the end",
+                format!("{}\\\"", "x".repeat(len)),
+            ),
+            (
+                "escaped backslash first",
+                format!("\\\\{}", "y".repeat(len)),
+            ),
+            ("0x02 bytes and brackets", "\u{2}{[]}".repeat(len / 5 + 1)),
+        ] {
+            let msg = format!(r#"{{"op":0,"d":["{body}"],"t":"T{len}"}}"#);
+            let envelope = scan(msg.as_bytes()).unwrap_or_else(|e| panic!("{what} {len}: {e}"));
+            let t = format!("T{len}");
+            assert_eq!(envelope.event_name, Some(t.as_str()), "{what} {len}");
+            let d = format!(r#"["{body}"]"#);
+            assert_eq!(
+                envelope.data_in(msg.as_bytes()),
+                Some(d.as_bytes()),
+                "{what} {len}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bracket_search_is_exact_in_long_runs() {
+    // A closing bracket after `pad` spaces, \x02 bytes or digits lands on every byte of a word.
+    for pad in 0..40 {
+        for filler in [" ", "\u{2}", "7"] {
+            let run = filler.repeat(pad);
+            let msg = format!(r#"{{"d":[{run}{{{run}}}{run}],"op":3}}"#);
+            let envelope = scan(msg.as_bytes()).unwrap_or_else(|e| panic!("{filler:?} {pad}: {e}"));
+            let d = format!("[{run}{{{run}}}{run}]");
+            assert_eq!(
+                envelope.data_in(msg.as_bytes()),
+                Some(d.as_bytes()),
+                "{filler:?} {pad}"
+            );
+        }
+    }
+}
