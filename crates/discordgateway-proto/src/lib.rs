@@ -47,3 +47,4 @@ pub use url::{ApiVersion, Compression, Encoding, GatewayParams, GatewayUrl};
 
 // -- codecs ------------------------------------------------------------------------------
 pub mod envelope;
+pub use envelope::{Envelope, EnvelopeError};
