@@ -36,3 +36,5 @@ pub mod envelope;
 
 // -- the sans-IO core --------------------------------------------------------------------
 pub mod inflate;
+pub mod ratelimit;
+pub mod timer;
