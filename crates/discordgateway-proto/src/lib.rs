@@ -35,6 +35,8 @@ pub mod url;
 pub mod envelope;
 
 // -- the sans-IO core --------------------------------------------------------------------
+pub mod config;
 pub mod inflate;
 pub mod ratelimit;
+pub mod state;
 pub mod timer;
