@@ -36,7 +36,10 @@ pub mod envelope;
 
 // -- the sans-IO core --------------------------------------------------------------------
 pub mod config;
+pub mod event;
 pub mod inflate;
 pub mod ratelimit;
 pub mod state;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 pub mod timer;

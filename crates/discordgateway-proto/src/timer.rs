@@ -21,19 +21,15 @@ pub enum Timer {
     Ratelimit,
     /// Reconnect after a backoff, or after the short random delay that follows op 9 (§3.8).
     Backoff,
-    /// We sent a close frame; if the server has not closed the socket by then, treat the
-    /// connection as gone (§3.10).
-    CloseGrace,
 }
 
 impl Timer {
     /// Every timer, in slot order.
-    pub const ALL: [Timer; 5] = [
+    pub const ALL: [Timer; 4] = [
         Timer::Heartbeat,
         Timer::HelloDeadline,
         Timer::Ratelimit,
         Timer::Backoff,
-        Timer::CloseGrace,
     ];
 
     /// The slot of this timer in a [`TimerTable`].
@@ -126,7 +122,7 @@ mod tests {
     fn ties_break_by_slot_order() {
         let t0 = Instant::now();
         let mut table = TimerTable::default();
-        table.set(Timer::CloseGrace, t0);
+        table.set(Timer::Backoff, t0);
         table.set(Timer::HelloDeadline, t0);
         assert_eq!(table.next(), Some((Timer::HelloDeadline, t0)));
     }

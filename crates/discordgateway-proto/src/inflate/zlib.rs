@@ -137,31 +137,12 @@ fn inflate(
 
 #[cfg(test)]
 mod tests {
-    use flate2::{Compress, Compression, FlushCompress};
-
     use super::*;
 
-    /// A zlib-stream compressor like Discord's: one context, sync flush per message.
+    /// Compresses each message through one zlib-stream context.
     fn compress_stream(messages: &[&[u8]]) -> Vec<Vec<u8>> {
-        let mut c = Compress::new(Compression::default(), true);
-        messages
-            .iter()
-            .map(|m| {
-                let mut out = Vec::with_capacity(m.len() / 2 + 1024);
-                let start = c.total_in();
-                loop {
-                    let done = usize::try_from(c.total_in() - start).expect("fits");
-                    c.compress_vec(&m[done..], &mut out, FlushCompress::Sync)
-                        .expect("compress");
-                    let done = usize::try_from(c.total_in() - start).expect("fits");
-                    if done == m.len() && out.len() < out.capacity() {
-                        break;
-                    }
-                    out.reserve(out.capacity());
-                }
-                out
-            })
-            .collect()
+        let mut c = crate::testing::ZlibCompressor::default();
+        messages.iter().map(|m| c.compress(m)).collect()
     }
 
     #[test]

@@ -94,35 +94,10 @@ impl ZstdInflater {
 mod tests {
     use super::*;
 
-    /// A zstd-stream compressor like Discord's: one context, flush (not end) per message.
+    /// Compresses each message through one zstd-stream context.
     fn compress_stream(messages: &[&[u8]]) -> Vec<Vec<u8>> {
-        let mut enc = zstd::stream::raw::Encoder::new(3).expect("encoder");
-        messages
-            .iter()
-            .map(|m| {
-                let mut out = Vec::with_capacity(m.len() + 1024);
-                let mut input = InBuffer::around(m);
-                loop {
-                    let len = out.len();
-                    let mut o = OutBuffer::around_pos(&mut out, len);
-                    enc.run(&mut input, &mut o).expect("compress");
-                    if input.pos() == m.len() {
-                        break;
-                    }
-                }
-                loop {
-                    let len = out.len();
-                    let remaining = enc
-                        .flush(&mut OutBuffer::around_pos(&mut out, len))
-                        .expect("flush");
-                    if remaining == 0 {
-                        break;
-                    }
-                    out.reserve(out.capacity());
-                }
-                out
-            })
-            .collect()
+        let mut c = crate::testing::ZstdCompressor::default();
+        messages.iter().map(|m| c.compress(m)).collect()
     }
 
     #[test]
