@@ -39,7 +39,6 @@ impl Harness {
     /// # Panics
     ///
     /// Never: the fake token is valid.
-    #[must_use]
     pub fn config() -> ConfigBuilder {
         let token = Token::new("MTAx.fake.token").unwrap_or_else(|_| unreachable!());
         Config::builder(token).guild_events(EventSet::from_slice(&[EventType::from_wire(
