@@ -4,5 +4,11 @@
 //! WebSocket inside the user's own `.await`, identify queues, and the shard manager. For now it
 //! re-exports the protocol crate, so `discordgateway::proto` is the one path users need.
 
+pub mod session_store;
+
+pub use session_store::{
+    FileSessionStore, SessionStore, SessionStoreError, SessionStoreErrorKind, StoreFuture,
+};
+
 /// The sans-IO protocol crate, re-exported.
 pub use discordgateway_proto as proto;
