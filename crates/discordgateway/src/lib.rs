@@ -4,6 +4,9 @@
 //! WebSocket inside the user's own `.await`, identify queues, and the shard manager. For now it
 //! re-exports the protocol crate, so `discordgateway::proto` is the one path users need.
 
+// Until the manager (which needs the Shard) lands, the per-shard handles have no caller.
+#[allow(dead_code)]
+pub mod metrics;
 pub mod session_store;
 
 pub use session_store::{
