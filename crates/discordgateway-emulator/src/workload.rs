@@ -25,17 +25,19 @@
 //! same tags appear again in that new session; within one session they never repeat.
 
 mod config;
+mod guild;
 mod json;
+mod member;
 mod rng;
 mod stream;
 mod text;
 mod world;
 
 pub use config::{Mix, Rate, RateParseError, WorkloadConfig, WorkloadConfigError};
+pub use guild::{Channel, ChannelKind, Guild, GuildCreateOptions, Role};
+pub use member::{BotUser, Member, Status};
 pub use stream::{EventKind, EventStream, WorkloadEvent};
-pub use world::{
-    BotUser, Channel, ChannelKind, Guild, GuildCreateOptions, Member, Role, Status, World,
-};
+pub use world::World;
 
 /// The field every generated dispatch carries in `d`: its tag, a JSON number.
 pub const TAG_FIELD: &str = "emulator_tag";

@@ -298,3 +298,11 @@ fn a_shard_without_guilds_gets_only_dms_or_nothing() {
         assert!(w.stream(0, total, &cfg).take(100).all(|e| e.is_dm));
     }
 }
+
+#[test]
+fn worlds_and_streams_can_move_between_tasks() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<World>();
+    send_sync::<discordgateway_emulator::workload::EventStream>();
+    send_sync::<WorkloadEvent>();
+}

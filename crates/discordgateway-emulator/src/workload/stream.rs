@@ -9,12 +9,14 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::guild::{Guild, push_tag};
 use super::json::{
     push_bool, push_id, push_key, push_next_key, push_str, push_timestamp, push_u64,
 };
+use super::member::{Member, Status};
 use super::rng::SplitMix64;
 use super::text;
-use super::world::{Guild, Member, Status, World, push_tag, snowflake};
+use super::world::{World, snowflake};
 use super::{WorkloadConfig, tag};
 
 /// 2026-01-01T00:00:00Z in Unix ms: the timestamp of position 0.
