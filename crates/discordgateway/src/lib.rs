@@ -4,5 +4,13 @@
 //! WebSocket inside the user's own `.await`, identify queues, and the shard manager. For now it
 //! re-exports the protocol crate, so `discordgateway::proto` is the one path users need.
 
+pub mod error;
+
+pub use error::{
+    BoxError, ConfigError, ConfigErrorKind, ConnectError, ConnectErrorKind, GatewayInfoError,
+    GatewayInfoErrorKind, IdentifyQueueError, IdentifyQueueErrorKind, SendError, SendErrorKind,
+    ShardError, ShardErrorKind,
+};
+
 /// The sans-IO protocol crate, re-exported.
 pub use discordgateway_proto as proto;
