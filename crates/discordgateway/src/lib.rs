@@ -5,11 +5,19 @@
 //! re-exports the protocol crate, so `discordgateway::proto` is the one path users need.
 
 pub mod error;
+mod gateway_info;
+mod queue;
 
 pub use error::{
     BoxError, ConfigError, ConfigErrorKind, ConnectError, ConnectErrorKind, GatewayInfoError,
     GatewayInfoErrorKind, IdentifyQueueError, IdentifyQueueErrorKind, SendError, SendErrorKind,
     ShardError, ShardErrorKind,
+};
+
+pub use gateway_info::{GatewayInfo, SessionStartLimit};
+pub use queue::{
+    AcquireFuture, IDENTIFY_WINDOW, IdentifyPermit, IdentifyQueue, LocalIdentifyQueue,
+    LocalIdentifyQueueBuilder,
 };
 
 /// The sans-IO protocol crate, re-exported.
