@@ -18,7 +18,9 @@ pub use error::{
 };
 
 pub use connect::ConnectOptions;
-pub use gateway_info::{GatewayInfo, SessionStartLimit};
+pub use gateway_info::{
+    DEFAULT_API_BASE, GatewayInfo, MAX_RESPONSE, SessionStartLimit, fetch_gateway_info,
+};
 pub use queue::{
     AcquireFuture, IDENTIFY_WINDOW, IdentifyPermit, IdentifyQueue, LocalIdentifyQueue,
     LocalIdentifyQueueBuilder,
