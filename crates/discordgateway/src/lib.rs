@@ -17,6 +17,9 @@ pub use error::{
     ShardError, ShardErrorKind,
 };
 
+#[allow(dead_code)]
+mod transport;
+
 pub use connect::ConnectOptions;
 pub use gateway_info::{
     DEFAULT_API_BASE, GatewayInfo, MAX_RESPONSE, SessionStartLimit, fetch_gateway_info,
