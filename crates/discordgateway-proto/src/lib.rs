@@ -24,6 +24,11 @@ pub mod event_type;
 pub mod intents;
 pub mod opcode;
 
+pub use close_code::{ClientClose, CloseAction, CloseCode, VoiceCloseAction, VoiceCloseCode};
+pub use event_type::{EventSet, EventType, ParseEventTypeError};
+pub use intents::{DeclaredEvents, IntentWarning, Intents};
+pub use opcode::{Direction, OpCode, VoiceOpCode};
+
 // -- payloads and helpers ----------------------------------------------------------------
 pub mod payload;
 pub mod shard;
