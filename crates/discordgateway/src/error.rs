@@ -391,6 +391,32 @@ mod tests {
     }
 
     #[test]
+    fn fatal_closes_carry_the_close_codes_remedy() {
+        use discordgateway_proto::close_code::CloseCode;
+        const CASES: &[(&str, u16, &str)] = &[
+            ("4004 bad token", 4004, "reconnecting will not help"),
+            (
+                "4014 privileged intent",
+                4014,
+                "enable it in the Developer Portal",
+            ),
+            ("4013 invalid intents", 4013, "send only documented intents"),
+            ("4011 sharding", 4011, "connect with more shards"),
+        ];
+        for &(name, code, needle) in CASES {
+            let remedy = CloseCode::from(code)
+                .remedy()
+                .expect("fatal codes have a remedy");
+            let message = ShardError::new(ShardErrorKind::FatalClose { code, remedy }).to_string();
+            assert!(message.contains(needle), "case {name}: {message}");
+            assert!(
+                message.contains(&code.to_string()),
+                "case {name}: names the code"
+            );
+        }
+    }
+
+    #[test]
     fn errors_are_send_sync_and_static() {
         fn check<T: Error + Send + Sync + 'static>() {}
         check::<ConnectError>();
