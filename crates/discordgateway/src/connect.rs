@@ -18,6 +18,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use discordgateway_proto::url::GatewayUrl;
 use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
@@ -54,7 +55,7 @@ impl Default for ConnectOptions {
     }
 }
 
-/// A parsed `ws://`, `wss://`, `http://` or `https://` URL.
+/// Where to open a stream: a gateway URL, or a parsed `http://`/`https://` API base.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Endpoint {
     /// Whether the scheme asks for TLS (`wss`, `https`).
@@ -68,6 +69,21 @@ pub(crate) struct Endpoint {
 }
 
 impl Endpoint {
+    /// The endpoint of a gateway URL (already validated by the proto crate's parser).
+    pub(crate) fn of_gateway(url: &GatewayUrl) -> Self {
+        let host = url.host();
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        Self {
+            tls: url.is_secure(),
+            host: host.to_owned(),
+            port: url.port_or_default(),
+            path: url.path().to_owned(),
+        }
+    }
+
     /// Parses `url`; the scheme must be one of `schemes` (`(name, tls)` pairs).
     pub(crate) fn parse(url: &str, schemes: &[(&str, bool)]) -> Option<Self> {
         let (scheme, rest) = url.split_once("://")?;
@@ -211,23 +227,24 @@ pub(crate) async fn with_timeout<T>(
         })
 }
 
-/// Opens a WebSocket to a `ws://` or `wss://` gateway URL, bounded by the connect timeout.
+/// Opens a WebSocket to a gateway URL, bounded by the connect timeout.
 ///
 /// # Errors
 ///
-/// A [`ConnectError`] whose kind names the step that failed: URL, insecure scheme, DNS, TCP,
-/// TLS, the upgrade, or the timeout.
-pub(crate) async fn connect(url: &str, options: &ConnectOptions) -> Result<WsStream, ConnectError> {
-    let invalid = || {
-        ConnectError::new(ConnectErrorKind::InvalidUrl {
-            url: url.to_owned(),
-        })
-    };
-    let endpoint = Endpoint::parse(url, &[("ws", false), ("wss", true)]).ok_or_else(invalid)?;
+/// A [`ConnectError`] whose kind names the step that failed: insecure scheme, DNS, TCP, TLS,
+/// the upgrade, or the timeout.
+pub(crate) async fn connect(
+    url: &GatewayUrl,
+    options: &ConnectOptions,
+) -> Result<WsStream, ConnectError> {
+    let endpoint = Endpoint::of_gateway(url);
     endpoint.check_secure(options)?;
+    let full = url.to_string();
     let builder = ClientBuilder::new()
-        .uri(url)
-        .map_err(|_| invalid())?
+        .uri(&full)
+        .map_err(|e| {
+            ConnectError::with_source(ConnectErrorKind::InvalidUrl { url: full.clone() }, e)
+        })?
         .limits(Limits::default().max_payload_len(Some(options.max_message_size)));
     with_timeout(options, async {
         let stream = open_stream(&endpoint).await?;
@@ -246,10 +263,15 @@ mod tests {
     use tokio::io::AsyncWriteExt;
     use tokio::net::TcpListener;
 
-    const WS: &[(&str, bool)] = &[("ws", false), ("wss", true)];
+    const HTTP: &[(&str, bool)] = &[("http", false), ("https", true)];
+
+    /// A gateway URL from a test string.
+    fn gw(url: &str) -> GatewayUrl {
+        GatewayUrl::parse(url).expect("valid test url")
+    }
 
     #[test]
-    fn parses_gateway_urls() {
+    fn parses_api_bases() {
         type Case = (
             &'static str,
             &'static str,
@@ -258,34 +280,42 @@ mod tests {
         const CASES: &[Case] = &[
             (
                 "discord",
-                "wss://gateway.discord.gg",
-                Some((true, "gateway.discord.gg", 443, "/")),
+                "https://discord.com/api/v10",
+                Some((true, "discord.com", 443, "/api/v10")),
             ),
             (
                 "query without path",
-                "wss://gateway.discord.gg?v=10&encoding=json",
-                Some((true, "gateway.discord.gg", 443, "/?v=10&encoding=json")),
+                "https://x?a=1",
+                Some((true, "x", 443, "/?a=1")),
             ),
             (
                 "emulator",
-                "ws://127.0.0.1:8080/?v=10",
-                Some((false, "127.0.0.1", 8080, "/?v=10")),
+                "http://127.0.0.1:8080/api/v10",
+                Some((false, "127.0.0.1", 8080, "/api/v10")),
             ),
-            ("ipv6", "ws://[::1]:9/gw", Some((false, "::1", 9, "/gw"))),
+            (
+                "ipv6",
+                "http://[::1]:9/api",
+                Some((false, "::1", 9, "/api")),
+            ),
             (
                 "ipv6 default port",
-                "ws://[::1]",
+                "http://[::1]",
                 Some((false, "::1", 80, "/")),
             ),
-            ("upper-case scheme", "WSS://x", Some((true, "x", 443, "/"))),
-            ("http is not a gateway", "http://x", None),
-            ("no scheme", "gateway.discord.gg", None),
-            ("empty host", "ws://:80/", None),
-            ("bad port", "ws://x:port/", None),
-            ("userinfo", "ws://a@x/", None),
+            (
+                "upper-case scheme",
+                "HTTPS://x",
+                Some((true, "x", 443, "/")),
+            ),
+            ("ws is not an api base", "ws://x", None),
+            ("no scheme", "discord.com", None),
+            ("empty host", "http://:80/", None),
+            ("bad port", "http://x:port/", None),
+            ("userinfo", "http://a@x/", None),
         ];
         for &(name, url, want) in CASES {
-            let got = Endpoint::parse(url, WS).map(|e| (e.tls, e.host, e.port, e.path));
+            let got = Endpoint::parse(url, HTTP).map(|e| (e.tls, e.host, e.port, e.path));
             let want = want.map(|(t, h, p, path)| (t, h.to_owned(), p, path.to_owned()));
             assert_eq!(got, want, "case {name}");
         }
@@ -307,14 +337,14 @@ mod tests {
                 danger_allow_insecure_ws: allow,
                 ..ConnectOptions::default()
             };
-            let endpoint = Endpoint::parse(url, WS).expect("valid url");
+            let endpoint = Endpoint::of_gateway(&gw(url));
             assert_eq!(endpoint.check_secure(&options).is_ok(), ok, "case {name}");
         }
     }
 
     #[tokio::test]
     async fn insecure_remote_is_refused_before_any_io() {
-        let err = connect("ws://gateway.discord.gg/", &ConnectOptions::default())
+        let err = connect(&gw("ws://gateway.discord.gg/"), &ConnectOptions::default())
             .await
             .expect_err("refused");
         assert!(
@@ -325,7 +355,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_silent_server_hits_the_connect_timeout() {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("ws://{}/", listener.local_addr().expect("addr"));
+        let url = gw(&format!("ws://{}/", listener.local_addr().expect("addr")));
         let accept = tokio::spawn(async move { listener.accept().await });
         let options = ConnectOptions {
             timeout: Duration::from_secs(3),
@@ -356,7 +386,7 @@ mod tests {
     #[tokio::test]
     async fn a_non_tls_server_fails_the_tls_handshake_without_panicking() {
         let port = serve_once(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
-        let url = format!("wss://localhost:{port}/");
+        let url = gw(&format!("wss://localhost:{port}/"));
         let err = connect(&url, &ConnectOptions::default())
             .await
             .expect_err("not tls");
@@ -370,7 +400,7 @@ mod tests {
     async fn a_refused_upgrade_is_a_handshake_error() {
         let port = serve_once(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n").await;
         let err = connect(
-            &format!("ws://127.0.0.1:{port}/"),
+            &gw(&format!("ws://127.0.0.1:{port}/")),
             &ConnectOptions::default(),
         )
         .await
@@ -384,7 +414,7 @@ mod tests {
         let port = listener.local_addr().expect("addr").port();
         drop(listener);
         let err = connect(
-            &format!("ws://127.0.0.1:{port}/"),
+            &gw(&format!("ws://127.0.0.1:{port}/")),
             &ConnectOptions::default(),
         )
         .await

@@ -20,6 +20,8 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use discordgateway_proto::token::Token;
+
 use crate::connect::{ConnectOptions, Endpoint, open_stream};
 use crate::error::{GatewayInfoError, GatewayInfoErrorKind};
 
@@ -74,7 +76,7 @@ fn millis<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Err
 /// `ResponseTooLarge` or `Deserialize` when the answer is not what Discord sends.
 pub async fn fetch_gateway_info(
     api_base: &str,
-    token: &str,
+    token: &Token,
     options: &ConnectOptions,
 ) -> Result<GatewayInfo, GatewayInfoError> {
     let url = format!("{}/gateway/bot", api_base.trim_end_matches('/'));
@@ -86,7 +88,7 @@ pub async fn fetch_gateway_info(
     endpoint
         .check_secure(options)
         .map_err(|e| GatewayInfoError::with_source(GatewayInfoErrorKind::Connect, e))?;
-    let exchange = tokio::time::timeout(options.timeout, get(&endpoint, token));
+    let exchange = tokio::time::timeout(options.timeout, get(&endpoint, token.expose_secret()));
     let (status, body) = exchange.await.map_err(|_| {
         GatewayInfoError::new(GatewayInfoErrorKind::Timeout {
             after: options.timeout,
@@ -307,6 +309,11 @@ mod tests {
         }
     }
 
+    /// A token for tests.
+    fn token(secret: &str) -> Token {
+        Token::new(secret).expect("valid test token")
+    }
+
     /// Serves one canned HTTP response on loopback; returns the API base and the request seen.
     async fn serve(response: String) -> (String, tokio::task::JoinHandle<String>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -335,7 +342,7 @@ mod tests {
             BODY.len()
         );
         let (base, server) = serve(response).await;
-        let info = fetch_gateway_info(&base, "secret.token", &ConnectOptions::default())
+        let info = fetch_gateway_info(&base, &token("secret.token"), &ConnectOptions::default())
             .await
             .expect("fetched");
         assert_eq!(info.url, "ws://127.0.0.1:1");
@@ -386,7 +393,7 @@ mod tests {
         ];
         for (name, response, want) in CASES {
             let (base, server) = serve((*response).to_owned()).await;
-            let err = fetch_gateway_info(&base, "t", &ConnectOptions::default())
+            let err = fetch_gateway_info(&base, &token("t"), &ConnectOptions::default())
                 .await
                 .expect_err(name);
             assert_eq!(err.kind(), want, "case {name}");
@@ -398,7 +405,7 @@ mod tests {
     async fn an_oversized_response_is_refused() {
         let response = format!("HTTP/1.1 200 OK\r\n\r\n{}", "x".repeat(MAX_RESPONSE + 1));
         let (base, _server) = serve(response).await;
-        let err = fetch_gateway_info(&base, "t", &ConnectOptions::default())
+        let err = fetch_gateway_info(&base, &token("t"), &ConnectOptions::default())
             .await
             .expect_err("too large");
         assert_eq!(
@@ -411,7 +418,7 @@ mod tests {
     async fn plain_http_to_a_remote_host_is_refused() {
         let err = fetch_gateway_info(
             "http://discord.com/api/v10",
-            "t",
+            &token("t"),
             &ConnectOptions::default(),
         )
         .await

@@ -129,13 +129,14 @@ mod tests {
     use crate::connect::{ConnectOptions, connect};
 
     /// A loopback WebSocket server that runs `script` on its first connection; returns the url.
-    async fn server<F, Fut>(script: F) -> String
+    async fn server<F, Fut>(script: F) -> discordgateway_proto::url::GatewayUrl
     where
         F: FnOnce(tokio_websockets::WebSocketStream<tokio::net::TcpStream>) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send,
     {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("ws://{}/", listener.local_addr().expect("addr"));
+        let url = discordgateway_proto::url::GatewayUrl::parse(&url).expect("url");
         tokio::spawn(async move {
             let (tcp, _) = listener.accept().await.expect("accept");
             let (_request, ws) = ServerBuilder::new().accept(tcp).await.expect("upgrade");
