@@ -69,6 +69,7 @@ impl Connection {
     }
 
     /// Whether everything queued has been handed to the socket and flushed.
+    #[cfg(test)]
     pub(crate) fn is_flushed(&self) -> bool {
         self.outbox.is_empty() && !self.unflushed
     }
