@@ -395,3 +395,21 @@ fn closing_for_good_and_resumably() {
     assert!(h.state.session().is_none());
     assert_eq!(h.state.poll_timeout(), None);
 }
+
+#[test]
+fn a_dispatch_outside_a_session_is_dropped_not_delivered() {
+    let config = Harness::config().build().expect("config");
+    let mut h = Harness::new(config, SEED);
+    h.connected();
+    // Before Hello and Identify there is no session to number it against.
+    h.recv(&dispatch(33, "MESSAGE_CREATE", "{}"));
+    assert!(h.dispatches().is_empty());
+    assert!(h.notices().contains(&&Notice::Malformed));
+    // Once READY arrives, the session's own numbering applies.
+    h.hello();
+    h.grant();
+    h.recv(&ready(1, "session-1", "wss://resume.example"));
+    h.recv(&dispatch(2, "MESSAGE_CREATE", "{}"));
+    let seqs: Vec<u64> = h.dispatches().iter().map(|d| d.sequence()).collect();
+    assert_eq!(seqs, [2]);
+}

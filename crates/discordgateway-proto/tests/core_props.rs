@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use discordgateway_proto::event::{Event, Notice};
 use discordgateway_proto::payload::{Command, RequestGuildMembers};
 use discordgateway_proto::ratelimit::LIMIT;
 use discordgateway_proto::snowflake::Snowflake;
@@ -57,6 +58,8 @@ proptest! {
         let mut granted_since_connect = 0u32;
         let mut identifies_on_connection = 0u32;
         let mut seen = 0;
+        let mut seen_events = 0;
+        let mut last_seq: Option<u64> = None;
         for step in steps {
             match step {
                 Step::Connected => h.connected(),
@@ -107,6 +110,18 @@ proptest! {
                 }
             }
             seen = h.out.len();
+            for event in &h.events[seen_events..] {
+                match event {
+                    // A new session (fresh identify, then READY) starts its own numbering.
+                    Event::Notice(Notice::Ready { .. } | Notice::WantsIdentify) => last_seq = None,
+                    Event::Dispatch(d) => {
+                        prop_assert!(last_seq.is_none_or(|last| d.sequence() > last), "sequence went backwards or repeated");
+                        last_seq = Some(d.sequence());
+                    }
+                    Event::Notice(_) => {}
+                }
+            }
+            seen_events = h.events.len();
             let window_start = h.now.checked_sub(Duration::from_secs(60));
             let recent = sends.iter().filter(|t| window_start.is_none_or(|w| **t > w)).count();
             prop_assert!(recent <= LIMIT, "{recent} sends within 60 s");

@@ -160,6 +160,20 @@ impl GatewayState {
             return;
         };
         let name = envelope.event_name.unwrap_or_default();
+        // Discord sends READY only in answer to Identify, and other dispatches only in a
+        // live or resuming session. Anything else (e.g. a dispatch before Hello) cannot be
+        // sequenced against a session, so it is dropped as malformed rather than delivered.
+        let expected = match self.phase {
+            Phase::Active => true,
+            Phase::Resuming => name != READY,
+            Phase::Identifying => name == READY && self.identify_sent,
+            _ => false,
+        };
+        if !expected {
+            debug!(seq, event = name, phase = ?self.phase, "dispatch outside a session dropped");
+            self.events.push_back(Event::Notice(Notice::Malformed));
+            return;
+        }
         if name == READY {
             if !self.on_ready(data, seq) {
                 return;
