@@ -22,6 +22,8 @@
 mod config;
 mod connect;
 mod driver;
+// `#[macro_use]`: the manager and the session store stamp their errors with `driver_error!`.
+#[macro_use]
 pub mod error;
 mod gateway_info;
 mod queue;
@@ -55,10 +57,15 @@ pub use queue::{
 };
 pub use shard::{CloseKind, Latency, Shard, ShardSender, ShardStats};
 
-// Until the manager (which needs the Shard) lands, the per-shard handles have no caller.
-#[allow(dead_code)]
+mod manager;
 pub mod metrics;
 pub mod session_store;
+
+pub use manager::{
+    DEFAULT_DEDUP_WINDOW, DEFAULT_EVENT_CAPACITY, DEFAULT_GUILD_BURST_QUIET, DEFAULT_SHARD_BUFFER,
+    ManagerBuilder, ManagerError, ManagerErrorKind, ManagerStatus, ShardEvent, ShardFailure,
+    ShardManager, ShardStatus, StatusWatch,
+};
 
 pub use session_store::{
     FileSessionStore, SessionStore, SessionStoreError, SessionStoreErrorKind, StoreFuture,

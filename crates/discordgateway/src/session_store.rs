@@ -31,6 +31,7 @@
 //! flushed to disk, and is renamed over the target, so a crash mid-write leaves the old file or
 //! the new one, never half of one. The token is never stored: sessions do not contain it.
 
+use std::error::Error;
 use std::fmt;
 use std::future::Future;
 use std::io::{self, Write as _};
@@ -41,11 +42,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
+use crate::error::BoxError;
 use crate::proto::shard::ShardId;
 use crate::proto::state::Session;
-
-/// A boxed lower-level error (the same type as the driver errors' sources).
-type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The future returned by the methods of [`SessionStore`].
 pub type StoreFuture<'a, T> =
@@ -317,31 +316,13 @@ pub enum SessionStoreErrorKind {
     Backend,
 }
 
-/// An error of a [`SessionStore`]: a [`SessionStoreErrorKind`] and the underlying error, if any.
-#[derive(Debug)]
-pub struct SessionStoreError {
-    /// What went wrong.
-    kind: SessionStoreErrorKind,
-    /// The lower-level error.
-    source: Option<BoxError>,
+driver_error! {
+    /// An error of a [`SessionStore`]: a [`SessionStoreErrorKind`] and the underlying error.
+    #[derive(Debug)]
+    SessionStoreError => SessionStoreErrorKind
 }
 
 impl SessionStoreError {
-    /// An error of this kind with no underlying source.
-    #[must_use]
-    pub fn new(kind: SessionStoreErrorKind) -> Self {
-        Self { kind, source: None }
-    }
-
-    /// An error of this kind caused by `source`.
-    #[must_use]
-    pub fn with_source(kind: SessionStoreErrorKind, source: impl Into<BoxError>) -> Self {
-        Self {
-            kind,
-            source: Some(source.into()),
-        }
-    }
-
     /// An I/O failure on `path`.
     fn io(op: IoOp, path: &Path, e: io::Error) -> Self {
         Self::with_source(
@@ -351,38 +332,6 @@ impl SessionStoreError {
             },
             e,
         )
-    }
-
-    /// What went wrong.
-    #[must_use]
-    pub const fn kind(&self) -> &SessionStoreErrorKind {
-        &self.kind
-    }
-
-    /// The underlying error, consuming this one.
-    #[must_use]
-    pub fn into_source(self) -> Option<BoxError> {
-        self.source
-    }
-
-    /// The kind and the underlying error, consuming this one.
-    #[must_use]
-    pub fn into_parts(self) -> (SessionStoreErrorKind, Option<BoxError>) {
-        (self.kind, self.source)
-    }
-}
-
-impl fmt::Display for SessionStoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.kind, f)
-    }
-}
-
-impl std::error::Error for SessionStoreError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
