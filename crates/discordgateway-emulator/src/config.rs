@@ -9,7 +9,8 @@ use std::time::Duration;
 
 /// Configuration for [`crate::Emulator::start`].
 ///
-/// Build it with struct update syntax over [`EmulatorConfig::default`]:
+/// Build it with struct update syntax over [`EmulatorConfig::default`] (the struct is not
+/// `#[non_exhaustive]` so this works; new fields always come with a default):
 ///
 /// ```
 /// use std::time::Duration;
@@ -23,7 +24,6 @@ use std::time::Duration;
 /// assert_eq!(config.max_concurrency, 1);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
 pub struct EmulatorConfig {
     /// Recommended shard count reported by `/gateway/bot`. Default 1. Clients may still
     /// identify with any total (GATEWAY.md §6: shard counts are routing only).
