@@ -8,63 +8,68 @@
 use std::sync::Arc;
 
 use bytes::{BufMut, Bytes};
+use discordgateway_proto::EventType;
 
 /// Gateway opcodes (GATEWAY.md §2.2).
 pub(crate) mod op {
+    use discordgateway_proto::OpCode;
+
     /// Heartbeat (both directions).
-    pub(crate) const HEARTBEAT: u64 = 1;
+    pub(crate) const HEARTBEAT: u64 = OpCode::Heartbeat.code() as u64;
     /// Identify.
-    pub(crate) const IDENTIFY: u64 = 2;
+    pub(crate) const IDENTIFY: u64 = OpCode::Identify.code() as u64;
     /// Presence Update.
-    pub(crate) const PRESENCE_UPDATE: u64 = 3;
+    pub(crate) const PRESENCE_UPDATE: u64 = OpCode::PresenceUpdate.code() as u64;
     /// Voice State Update.
-    pub(crate) const VOICE_STATE_UPDATE: u64 = 4;
+    pub(crate) const VOICE_STATE_UPDATE: u64 = OpCode::VoiceStateUpdate.code() as u64;
     /// Resume.
-    pub(crate) const RESUME: u64 = 6;
+    pub(crate) const RESUME: u64 = OpCode::Resume.code() as u64;
     /// Reconnect (server → client).
-    pub(crate) const RECONNECT: u64 = 7;
+    pub(crate) const RECONNECT: u64 = OpCode::Reconnect.code() as u64;
     /// Request Guild Members.
-    pub(crate) const REQUEST_GUILD_MEMBERS: u64 = 8;
+    pub(crate) const REQUEST_GUILD_MEMBERS: u64 = OpCode::RequestGuildMembers.code() as u64;
     /// Invalid Session (server → client).
-    pub(crate) const INVALID_SESSION: u64 = 9;
+    pub(crate) const INVALID_SESSION: u64 = OpCode::InvalidSession.code() as u64;
     /// Hello (server → client).
-    pub(crate) const HELLO: u64 = 10;
+    pub(crate) const HELLO: u64 = OpCode::Hello.code() as u64;
     /// Heartbeat ACK (server → client).
-    pub(crate) const HEARTBEAT_ACK: u64 = 11;
+    pub(crate) const HEARTBEAT_ACK: u64 = OpCode::HeartbeatAck.code() as u64;
     /// Request Soundboard Sounds.
-    pub(crate) const REQUEST_SOUNDBOARD_SOUNDS: u64 = 31;
+    pub(crate) const REQUEST_SOUNDBOARD_SOUNDS: u64 = OpCode::RequestSoundboardSounds.code() as u64;
     /// Request Channel Info.
-    pub(crate) const REQUEST_CHANNEL_INFO: u64 = 43;
+    pub(crate) const REQUEST_CHANNEL_INFO: u64 = OpCode::RequestChannelInfo.code() as u64;
 }
 
 /// Gateway close codes sent by the server (GATEWAY.md §4).
 pub(crate) mod close {
+    use discordgateway_proto::CloseCode;
+
     /// Unknown error (resumable). Also used for a missed heartbeat.
-    pub(crate) const UNKNOWN_ERROR: u16 = 4000;
+    pub(crate) const UNKNOWN_ERROR: u16 = CloseCode::UnknownError.code();
     /// Unknown opcode, or an invalid payload for a known one.
-    pub(crate) const UNKNOWN_OPCODE: u16 = 4001;
+    pub(crate) const UNKNOWN_OPCODE: u16 = CloseCode::UnknownOpcode.code();
     /// Undecodable payload or a payload over 4096 bytes.
-    pub(crate) const DECODE_ERROR: u16 = 4002;
+    pub(crate) const DECODE_ERROR: u16 = CloseCode::DecodeError.code();
     /// A payload other than heartbeat/identify/resume before identifying.
-    pub(crate) const NOT_AUTHENTICATED: u16 = 4003;
+    pub(crate) const NOT_AUTHENTICATED: u16 = CloseCode::NotAuthenticated.code();
     /// Bad token.
-    pub(crate) const AUTHENTICATION_FAILED: u16 = 4004;
+    pub(crate) const AUTHENTICATION_FAILED: u16 = CloseCode::AuthenticationFailed.code();
     /// A second Identify (or Resume) on one connection.
-    pub(crate) const ALREADY_AUTHENTICATED: u16 = 4005;
+    pub(crate) const ALREADY_AUTHENTICATED: u16 = CloseCode::AlreadyAuthenticated.code();
     /// A Resume `seq` ahead of the server's.
-    pub(crate) const INVALID_SEQ: u16 = 4007;
+    pub(crate) const INVALID_SEQ: u16 = CloseCode::InvalidSeq.code();
     /// More than 120 commands in 60 s.
-    pub(crate) const RATE_LIMITED: u16 = 4008;
+    pub(crate) const RATE_LIMITED: u16 = CloseCode::RateLimited.code();
     /// Bad `shard`.
-    pub(crate) const INVALID_SHARD: u16 = 4010;
+    pub(crate) const INVALID_SHARD: u16 = CloseCode::InvalidShard.code();
     /// Too many guilds on one shard.
-    pub(crate) const SHARDING_REQUIRED: u16 = 4011;
+    pub(crate) const SHARDING_REQUIRED: u16 = CloseCode::ShardingRequired.code();
     /// Bad `v`.
-    pub(crate) const INVALID_API_VERSION: u16 = 4012;
+    pub(crate) const INVALID_API_VERSION: u16 = CloseCode::InvalidApiVersion.code();
     /// Undocumented intent bits.
-    pub(crate) const INVALID_INTENTS: u16 = 4013;
+    pub(crate) const INVALID_INTENTS: u16 = CloseCode::InvalidIntents.code();
     /// Privileged intents the app may not use.
-    pub(crate) const DISALLOWED_INTENTS: u16 = 4014;
+    pub(crate) const DISALLOWED_INTENTS: u16 = CloseCode::DisallowedIntents.code();
 
     /// Whether a server close with this code ends the session (no resume possible).
     ///
@@ -74,125 +79,37 @@ pub(crate) mod close {
     }
 }
 
-/// Intent bits (GATEWAY.md §9.1).
+/// The intent bits the server checks (GATEWAY.md §9), from the proto vocabulary.
 pub(crate) mod intents {
-    /// GUILDS.
-    pub(crate) const GUILDS: u64 = 1 << 0;
-    /// GUILD_MEMBERS (privileged).
-    pub(crate) const GUILD_MEMBERS: u64 = 1 << 1;
-    /// GUILD_MODERATION.
-    pub(crate) const GUILD_MODERATION: u64 = 1 << 2;
-    /// GUILD_EXPRESSIONS.
-    pub(crate) const GUILD_EXPRESSIONS: u64 = 1 << 3;
-    /// GUILD_INTEGRATIONS.
-    pub(crate) const GUILD_INTEGRATIONS: u64 = 1 << 4;
-    /// GUILD_WEBHOOKS.
-    pub(crate) const GUILD_WEBHOOKS: u64 = 1 << 5;
-    /// GUILD_INVITES.
-    pub(crate) const GUILD_INVITES: u64 = 1 << 6;
-    /// GUILD_VOICE_STATES.
-    pub(crate) const GUILD_VOICE_STATES: u64 = 1 << 7;
-    /// GUILD_PRESENCES (privileged).
-    pub(crate) const GUILD_PRESENCES: u64 = 1 << 8;
-    /// GUILD_MESSAGES.
-    pub(crate) const GUILD_MESSAGES: u64 = 1 << 9;
-    /// GUILD_MESSAGE_REACTIONS.
-    pub(crate) const GUILD_MESSAGE_REACTIONS: u64 = 1 << 10;
-    /// GUILD_MESSAGE_TYPING.
-    pub(crate) const GUILD_MESSAGE_TYPING: u64 = 1 << 11;
-    /// DIRECT_MESSAGES.
-    pub(crate) const DIRECT_MESSAGES: u64 = 1 << 12;
-    /// DIRECT_MESSAGE_REACTIONS.
-    pub(crate) const DIRECT_MESSAGE_REACTIONS: u64 = 1 << 13;
-    /// DIRECT_MESSAGE_TYPING.
-    pub(crate) const DIRECT_MESSAGE_TYPING: u64 = 1 << 14;
-    /// MESSAGE_CONTENT (privileged; gates fields, not events).
-    pub(crate) const MESSAGE_CONTENT: u64 = 1 << 15;
-    /// GUILD_SCHEDULED_EVENTS.
-    pub(crate) const GUILD_SCHEDULED_EVENTS: u64 = 1 << 16;
-    /// AUTO_MODERATION_CONFIGURATION.
-    pub(crate) const AUTO_MODERATION_CONFIGURATION: u64 = 1 << 20;
-    /// AUTO_MODERATION_EXECUTION.
-    pub(crate) const AUTO_MODERATION_EXECUTION: u64 = 1 << 21;
-    /// GUILD_MESSAGE_POLLS.
-    pub(crate) const GUILD_MESSAGE_POLLS: u64 = 1 << 24;
-    /// DIRECT_MESSAGE_POLLS.
-    pub(crate) const DIRECT_MESSAGE_POLLS: u64 = 1 << 25;
-    /// Every documented bit (53608447); anything else gets 4013.
-    pub(crate) const ALL: u64 = 53_608_447;
-    /// The privileged bits; each needs the app's permission or gets 4014.
-    pub(crate) const PRIVILEGED: u64 = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT;
-}
+    use discordgateway_proto::Intents;
 
-/// Which intents let an event through: `(in a guild, in a DM)`; `None` = never gated.
-///
-/// From GATEWAY.md §9.1; events not listed (READY, RESUMED, INTERACTION_CREATE, USER_UPDATE,
-/// replies to commands, entitlements, …) need no intent (§9.4).
-pub(crate) fn gating(name: &str) -> Option<(u64, u64)> {
-    use intents::*;
-    let both = |g: u64, d: u64| Some((g, d));
-    let guild_only = |g: u64| Some((g, g));
-    match name {
-        "GUILD_CREATE" | "GUILD_UPDATE" | "GUILD_DELETE" | "GUILD_ROLE_CREATE"
-        | "GUILD_ROLE_UPDATE" | "GUILD_ROLE_DELETE" | "CHANNEL_CREATE" | "CHANNEL_UPDATE"
-        | "CHANNEL_DELETE" | "THREAD_CREATE" | "THREAD_UPDATE" | "THREAD_DELETE"
-        | "THREAD_LIST_SYNC" | "THREAD_MEMBER_UPDATE" | "THREAD_MEMBERS_UPDATE"
-        | "STAGE_INSTANCE_CREATE" | "STAGE_INSTANCE_UPDATE" | "STAGE_INSTANCE_DELETE"
-        | "VOICE_CHANNEL_STATUS_UPDATE" | "VOICE_CHANNEL_START_TIME_UPDATE" => guild_only(GUILDS),
-        "CHANNEL_PINS_UPDATE" => both(GUILDS, DIRECT_MESSAGES),
-        "GUILD_MEMBER_ADD" | "GUILD_MEMBER_UPDATE" | "GUILD_MEMBER_REMOVE" => {
-            guild_only(GUILD_MEMBERS)
-        }
-        "GUILD_AUDIT_LOG_ENTRY_CREATE" | "GUILD_BAN_ADD" | "GUILD_BAN_REMOVE" => {
-            guild_only(GUILD_MODERATION)
-        }
-        "GUILD_EMOJIS_UPDATE"
-        | "GUILD_STICKERS_UPDATE"
-        | "GUILD_SOUNDBOARD_SOUND_CREATE"
-        | "GUILD_SOUNDBOARD_SOUND_UPDATE"
-        | "GUILD_SOUNDBOARD_SOUND_DELETE"
-        | "GUILD_SOUNDBOARD_SOUNDS_UPDATE" => guild_only(GUILD_EXPRESSIONS),
-        "GUILD_INTEGRATIONS_UPDATE"
-        | "INTEGRATION_CREATE"
-        | "INTEGRATION_UPDATE"
-        | "INTEGRATION_DELETE" => guild_only(GUILD_INTEGRATIONS),
-        "WEBHOOKS_UPDATE" => guild_only(GUILD_WEBHOOKS),
-        "INVITE_CREATE" | "INVITE_DELETE" => guild_only(GUILD_INVITES),
-        "VOICE_CHANNEL_EFFECT_SEND" | "VOICE_STATE_UPDATE" => guild_only(GUILD_VOICE_STATES),
-        "PRESENCE_UPDATE" => guild_only(GUILD_PRESENCES),
-        "MESSAGE_CREATE" | "MESSAGE_UPDATE" | "MESSAGE_DELETE" => {
-            both(GUILD_MESSAGES, DIRECT_MESSAGES)
-        }
-        "MESSAGE_DELETE_BULK" => guild_only(GUILD_MESSAGES),
-        "MESSAGE_REACTION_ADD"
-        | "MESSAGE_REACTION_REMOVE"
-        | "MESSAGE_REACTION_REMOVE_ALL"
-        | "MESSAGE_REACTION_REMOVE_EMOJI" => {
-            both(GUILD_MESSAGE_REACTIONS, DIRECT_MESSAGE_REACTIONS)
-        }
-        "TYPING_START" => both(GUILD_MESSAGE_TYPING, DIRECT_MESSAGE_TYPING),
-        "GUILD_SCHEDULED_EVENT_CREATE"
-        | "GUILD_SCHEDULED_EVENT_UPDATE"
-        | "GUILD_SCHEDULED_EVENT_DELETE"
-        | "GUILD_SCHEDULED_EVENT_USER_ADD"
-        | "GUILD_SCHEDULED_EVENT_USER_REMOVE" => guild_only(GUILD_SCHEDULED_EVENTS),
-        "AUTO_MODERATION_RULE_CREATE"
-        | "AUTO_MODERATION_RULE_UPDATE"
-        | "AUTO_MODERATION_RULE_DELETE" => guild_only(AUTO_MODERATION_CONFIGURATION),
-        "AUTO_MODERATION_ACTION_EXECUTION" => guild_only(AUTO_MODERATION_EXECUTION),
-        "MESSAGE_POLL_VOTE_ADD" | "MESSAGE_POLL_VOTE_REMOVE" => {
-            both(GUILD_MESSAGE_POLLS, DIRECT_MESSAGE_POLLS)
-        }
-        _ => None,
-    }
+    /// GUILD_MEMBERS (privileged).
+    pub(crate) const GUILD_MEMBERS: u64 = Intents::GUILD_MEMBERS.bits();
+    /// GUILD_PRESENCES (privileged).
+    pub(crate) const GUILD_PRESENCES: u64 = Intents::GUILD_PRESENCES.bits();
+    /// MESSAGE_CONTENT (privileged; gates fields, not events).
+    pub(crate) const MESSAGE_CONTENT: u64 = Intents::MESSAGE_CONTENT.bits();
+    /// Every documented bit (53608447); anything else gets 4013.
+    pub(crate) const ALL: u64 = Intents::all().bits();
+    /// The privileged bits; each needs the app's permission or gets 4014.
+    pub(crate) const PRIVILEGED: u64 = Intents::PRIVILEGED.bits();
 }
 
 /// Whether a session with `granted` intents receives the event `name` (guild or DM).
+///
+/// The gating table is the proto vocabulary's (GATEWAY.md §9.1). An event that never
+/// happens in DMs is gated by its guild intent even when marked as a DM; unknown events and
+/// those of §9.4 need no intent.
 pub(crate) fn allowed(name: &str, is_dm: bool, granted: u64) -> bool {
-    match gating(name) {
-        None => true,
-        Some((guild, dm)) => granted & if is_dm { dm } else { guild } != 0,
-    }
+    let Some(event) = EventType::from_wire_bytes(name.as_bytes()) else {
+        return true;
+    };
+    let gate = if is_dm {
+        event.dm_intent().or(event.guild_intent())
+    } else {
+        event.guild_intent()
+    };
+    gate.is_none_or(|i| granted & i.bits() != 0)
 }
 
 /// The name of a dispatch: a static string for generated events, shared for injected ones.
@@ -300,11 +217,12 @@ mod tests {
     #[test]
     fn gating_follows_the_guild_dm_split() {
         const CASES: &[(&str, bool, u64, bool)] = &[
-            ("MESSAGE_CREATE", false, intents::GUILD_MESSAGES, true),
-            ("MESSAGE_CREATE", true, intents::GUILD_MESSAGES, false),
-            ("MESSAGE_CREATE", true, intents::DIRECT_MESSAGES, true),
-            ("TYPING_START", false, intents::DIRECT_MESSAGE_TYPING, false),
-            ("PRESENCE_UPDATE", false, intents::GUILDS, false),
+            ("MESSAGE_CREATE", false, 1 << 9, true),
+            ("MESSAGE_CREATE", true, 1 << 9, false),
+            ("MESSAGE_CREATE", true, 1 << 12, true),
+            ("TYPING_START", false, 1 << 14, false),
+            ("PRESENCE_UPDATE", false, 1, false),
+            ("PRESENCE_UPDATE", false, 1 << 8, true),
             ("READY", false, 0, true),
             ("SOME_FUTURE_EVENT", false, 0, true),
         ];

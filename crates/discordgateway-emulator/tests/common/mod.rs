@@ -17,7 +17,7 @@ use tokio_websockets::{ClientBuilder, MaybeTlsStream, Message, WebSocketStream};
 pub fn quiet() -> EmulatorConfig {
     EmulatorConfig {
         heartbeat_interval: Duration::from_secs(3600),
-        identify_window: Duration::from_millis(1),
+        identify_window: Duration::ZERO,
         ..EmulatorConfig::default()
     }
 }
