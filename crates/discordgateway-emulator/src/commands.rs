@@ -79,7 +79,10 @@ pub(crate) fn request_guild_members(
     d: &[u8],
     now: Instant,
 ) -> Result<Vec<Outbound>, (u16, &'static str)> {
-    let invalid = (close::UNKNOWN_OPCODE, "invalid request guild members payload");
+    let invalid = (
+        close::UNKNOWN_OPCODE,
+        "invalid request guild members payload",
+    );
     let req: RequestMembers = serde_json::from_slice(d).map_err(|_| invalid)?;
     let guild_id = snowflake(Some(&req.guild_id)).ok_or(invalid)?;
     let nonce = req.nonce.filter(|n| n.len() <= 32);
@@ -111,12 +114,18 @@ pub(crate) fn request_guild_members(
                 ));
             }
             if let Err(retry) = shared.admit_members_all(guild.id, now) {
-                return Ok(vec![rate_limited(guild.id, retry.as_secs_f64(), nonce.as_deref())]);
+                return Ok(vec![rate_limited(
+                    guild.id,
+                    retry.as_secs_f64(),
+                    nonce.as_deref(),
+                )]);
             }
             (guild.members.iter().collect(), Vec::new())
         }
         (None, Some(q)) => {
-            let limit = req.limit.map_or(QUERY_CAP, |l| (l as usize).clamp(1, QUERY_CAP));
+            let limit = req
+                .limit
+                .map_or(QUERY_CAP, |l| (l as usize).clamp(1, QUERY_CAP));
             let found = guild
                 .members
                 .iter()
@@ -127,7 +136,13 @@ pub(crate) fn request_guild_members(
         }
         (None, None) => return Err(invalid),
     };
-    Ok(chunks(guild.id, &members, &not_found, presences, nonce.as_deref()))
+    Ok(chunks(
+        guild.id,
+        &members,
+        &not_found,
+        presences,
+        nonce.as_deref(),
+    ))
 }
 
 /// Splits `members` into GUILD_MEMBERS_CHUNK dispatches of at most [`CHUNK`].
@@ -199,8 +214,12 @@ pub(crate) fn request_soundboard_sounds(
         /// The guilds.
         guild_ids: Vec<Value>,
     }
-    let req: Req = serde_json::from_slice(d)
-        .map_err(|_| (close::UNKNOWN_OPCODE, "invalid request soundboard sounds payload"))?;
+    let req: Req = serde_json::from_slice(d).map_err(|_| {
+        (
+            close::UNKNOWN_OPCODE,
+            "invalid request soundboard sounds payload",
+        )
+    })?;
     Ok(req
         .guild_ids
         .iter()
@@ -227,7 +246,10 @@ pub(crate) fn request_channel_info(
         #[serde(default)]
         fields: Vec<String>,
     }
-    let invalid = (close::UNKNOWN_OPCODE, "invalid request channel info payload");
+    let invalid = (
+        close::UNKNOWN_OPCODE,
+        "invalid request channel info payload",
+    );
     let req: Req = serde_json::from_slice(d).map_err(|_| invalid)?;
     let id = snowflake(Some(&req.guild_id)).ok_or(invalid)?;
     let Some(g) = asker.guild(shared, id) else {

@@ -61,7 +61,11 @@ impl Transport {
     /// # Errors
     ///
     /// A compressor error, which would be an emulator bug.
-    pub(crate) fn compress(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), CompressError> {
+    pub(crate) fn compress(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), CompressError> {
         match self {
             Self::Plain => {
                 out.extend_from_slice(input);
@@ -98,7 +102,11 @@ fn zlib_message(c: &mut Compress, input: &[u8], out: &mut Vec<u8>) -> Result<(),
 }
 
 /// Compresses `input` and flushes (never ending the frame).
-fn zstd_message(e: &mut Encoder<'static>, input: &[u8], out: &mut Vec<u8>) -> Result<(), CompressError> {
+fn zstd_message(
+    e: &mut Encoder<'static>,
+    input: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), CompressError> {
     let err = |_: std::io::Error| CompressError;
     let mut inbuf = InBuffer::around(input);
     while inbuf.pos() < input.len() {

@@ -124,7 +124,11 @@ mod tests {
         ];
         for &(token, want_any, want_listed) in CASES {
             assert_eq!(any.accepts_token(token), want_any, "any: {token:?}");
-            assert_eq!(listed.accepts_token(token), want_listed, "listed: {token:?}");
+            assert_eq!(
+                listed.accepts_token(token),
+                want_listed,
+                "listed: {token:?}"
+            );
         }
     }
 }

@@ -367,12 +367,14 @@ impl Conn {
         let identified = self.session.is_some();
         match env.op {
             op::HEARTBEAT => self.on_heartbeat(now).await,
-            op::IDENTIFY if identified => {
-                Err(Exit::Close(close::ALREADY_AUTHENTICATED, "already identified"))
-            }
-            op::RESUME if identified => {
-                Err(Exit::Close(close::ALREADY_AUTHENTICATED, "already authenticated"))
-            }
+            op::IDENTIFY if identified => Err(Exit::Close(
+                close::ALREADY_AUTHENTICATED,
+                "already identified",
+            )),
+            op::RESUME if identified => Err(Exit::Close(
+                close::ALREADY_AUTHENTICATED,
+                "already authenticated",
+            )),
             op::IDENTIFY => self.on_identify(d, now).await,
             op::RESUME => self.on_resume(d, now).await,
             op::PRESENCE_UPDATE
@@ -388,9 +390,9 @@ impl Conn {
                 ))
             }
             op::PRESENCE_UPDATE | op::VOICE_STATE_UPDATE => Ok(()),
-            op::REQUEST_GUILD_MEMBERS | op::REQUEST_SOUNDBOARD_SOUNDS | op::REQUEST_CHANNEL_INFO => {
-                self.on_request(env.op, d, now).await
-            }
+            op::REQUEST_GUILD_MEMBERS
+            | op::REQUEST_SOUNDBOARD_SOUNDS
+            | op::REQUEST_CHANNEL_INFO => self.on_request(env.op, d, now).await,
             _ => Err(Exit::Close(close::UNKNOWN_OPCODE, "unknown opcode")),
         }
     }
@@ -473,12 +475,10 @@ impl Conn {
         self.shared.set_conn_shard(self.id, shard);
         let ids: Vec<u64> = guilds.iter().map(|(id, _)| *id).collect();
         let session_id = lock(&session).id.clone();
-        let ready = self.shared.world.ready_data(
-            &session_id,
-            &self.shared.ws_url(),
-            id.shard,
-            &ids,
-        );
+        let ready =
+            self.shared
+                .world
+                .ready_data(&session_id, &self.shared.ws_url(), id.shard, &ids);
         self.session = Some(Arc::clone(&session));
         {
             let mut s = lock(&session);
@@ -495,7 +495,10 @@ impl Conn {
                 self.encode_dispatch(&mut s, &ev)?;
             }
         }
-        self.pace = Some(Pace { start: now, sent: 0 });
+        self.pace = Some(Pace {
+            start: now,
+            sent: 0,
+        });
         self.flush().await
     }
 
@@ -517,7 +520,10 @@ impl Conn {
         match self.replay_into_batch(&session, seq)? {
             ResumeCheck::Ahead => {
                 self.shared.end_session(&r.session_id);
-                return Err(Exit::Close(close::INVALID_SEQ, "invalid seq: ahead of the server"));
+                return Err(Exit::Close(
+                    close::INVALID_SEQ,
+                    "invalid seq: ahead of the server",
+                ));
             }
             ResumeCheck::TooOld => {
                 self.encode_op(op::INVALID_SESSION, b"false")?;
@@ -527,7 +533,10 @@ impl Conn {
         }
         self.session = Some(session);
         self.shared.count_resume();
-        self.pace = Some(Pace { start: now, sent: 0 });
+        self.pace = Some(Pace {
+            start: now,
+            sent: 0,
+        });
         self.flush().await
     }
 
@@ -554,7 +563,10 @@ impl Conn {
             s.frames_sent += 1;
         }
         self.batch_dispatches += missed.len() as u64;
-        self.encode_dispatch(&mut s, &Outbound::reply("RESUMED", Bytes::from_static(b"{}")))?;
+        self.encode_dispatch(
+            &mut s,
+            &Outbound::reply("RESUMED", Bytes::from_static(b"{}")),
+        )?;
         self.shared.set_conn_shard(self.id, s.shard);
         Ok(ResumeCheck::Replayed)
     }
@@ -600,7 +612,10 @@ impl Conn {
             }
             Control::Superseded => {
                 self.session = None;
-                Err(Exit::Close(close::UNKNOWN_ERROR, "session resumed elsewhere"))
+                Err(Exit::Close(
+                    close::UNKNOWN_ERROR,
+                    "session resumed elsewhere",
+                ))
             }
         }
     }
@@ -611,7 +626,10 @@ impl Conn {
         match f {
             Fault::Reconnect => self.encode_op(op::RECONNECT, b"null")?,
             Fault::InvalidSession { resumable } => {
-                self.encode_op(op::INVALID_SESSION, if resumable { b"true" } else { b"false" })?;
+                self.encode_op(
+                    op::INVALID_SESSION,
+                    if resumable { b"true" } else { b"false" },
+                )?;
                 if !resumable && let Some(s) = self.session.take() {
                     let id = lock(&s).id.clone();
                     self.shared.end_session(&id);
@@ -812,7 +830,12 @@ impl Conn {
         while reason.len() > 123 {
             reason.pop();
         }
-        if self.ws.send(Message::close(Some(code), &reason)).await.is_ok() {
+        if self
+            .ws
+            .send(Message::close(Some(code), &reason))
+            .await
+            .is_ok()
+        {
             let _ = timeout(Duration::from_secs(5), self.ws.close()).await;
         }
     }

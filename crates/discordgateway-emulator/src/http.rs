@@ -70,7 +70,12 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut tcp: TcpStream) {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0);
     if len > MAX_BODY {
-        let _ = respond(&mut tcp, 413, &json!({"message": "request body over 1 MiB"})).await;
+        let _ = respond(
+            &mut tcp,
+            413,
+            &json!({"message": "request body over 1 MiB"}),
+        )
+        .await;
         return;
     }
     let mut body = head.get(head_len..).unwrap_or_default().to_vec();
@@ -209,8 +214,12 @@ fn route(
         p if is_post && p.starts_with("/emulator/shards/") && p.ends_with("/faults") => {
             control_fault(shared, p, body)
         }
-        "/gateway" | "/gateway/bot" | "/users/@me" | "/oauth2/applications/@me"
-        | "/emulator/stats" | "/emulator/dispatch" => (
+        "/gateway"
+        | "/gateway/bot"
+        | "/users/@me"
+        | "/oauth2/applications/@me"
+        | "/emulator/stats"
+        | "/emulator/dispatch" => (
             405,
             json!({"message": "405: Method Not Allowed", "code": 0}),
         ),
@@ -234,7 +243,10 @@ fn control_fault(shared: &Shared, path: &str, body: &[u8]) -> (u16, Value) {
         .trim_end_matches("/faults")
         .parse::<u32>();
     let Ok(id) = id else {
-        return (400, json!({"message": "the shard id in the path must be an integer"}));
+        return (
+            400,
+            json!({"message": "the shard id in the path must be an integer"}),
+        );
     };
     match serde_json::from_slice::<Fault>(body) {
         Ok(fault) => {

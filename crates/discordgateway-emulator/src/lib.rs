@@ -45,12 +45,12 @@ use tokio::{
     time::Instant,
 };
 
+use crate::state::{Control, Shared};
 pub use crate::{
     config::EmulatorConfig,
     faults::Fault,
     state::{IdentifyOutcome, IdentifyRecord, SessionInfo, Stats, Violations},
 };
-use crate::state::{Control, Shared};
 
 /// Starting the emulator failed.
 #[derive(Debug, thiserror::Error)]
@@ -150,7 +150,8 @@ impl EmulatorHandle {
     /// it. With none live, the fault waits for the next new connection (a Reconnect then
     /// arrives before Hello).
     pub fn inject_fault(&self, shard: u32, fault: Fault) -> usize {
-        self.shared.to_shard(shard, || Control::Fault(fault.clone()))
+        self.shared
+            .to_shard(shard, || Control::Fault(fault.clone()))
     }
 
     /// Injects the dispatch `event` with payload `data` to the sessions it routes to:

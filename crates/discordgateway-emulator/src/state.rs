@@ -321,11 +321,12 @@ impl Shared {
             .conns
             .values()
             .filter(|c| {
-                c.shard.is_some_and(|[id, total]| match (only_shard, event.guild_id) {
-                    (Some(s), _) => s == id,
-                    (None, Some(g)) => (g >> 22) % u64::from(total.max(1)) == u64::from(id),
-                    (None, None) => id == 0,
-                })
+                c.shard
+                    .is_some_and(|[id, total]| match (only_shard, event.guild_id) {
+                        (Some(s), _) => s == id,
+                        (None, Some(g)) => (g >> 22) % u64::from(total.max(1)) == u64::from(id),
+                        (None, None) => id == 0,
+                    })
             })
             .filter(|c| c.tx.send(Control::Dispatch(event.clone())).is_ok())
             .count()
@@ -382,7 +383,9 @@ impl Shared {
         let reset = self.config.session_start_reset;
         match inner.budget_since {
             Some(since) if now.duration_since(since) < reset => (
-                self.config.session_start_total.saturating_sub(inner.budget_used),
+                self.config
+                    .session_start_total
+                    .saturating_sub(inner.budget_used),
                 reset - now.duration_since(since),
             ),
             _ => (self.config.session_start_total, reset),
@@ -531,5 +534,9 @@ fn session_id(seed: u64, n: u64) -> String {
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     };
-    format!("{:016x}{:016x}", mix(seed ^ n), mix(n.wrapping_mul(31) ^ !seed))
+    format!(
+        "{:016x}{:016x}",
+        mix(seed ^ n),
+        mix(n.wrapping_mul(31) ^ !seed)
+    )
 }

@@ -123,7 +123,10 @@ impl World {
         let mine: Vec<Outbound> = self
             .palette
             .iter()
-            .filter(|e| e.guild_id.is_some_and(|g| (g >> 22) % total == u64::from(shard)))
+            .filter(|e| {
+                e.guild_id
+                    .is_some_and(|g| (g >> 22) % total == u64::from(shard))
+            })
             .cloned()
             .collect();
         if mine.is_empty() {

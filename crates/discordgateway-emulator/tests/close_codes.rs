@@ -26,20 +26,56 @@ enum Mistake {
 #[tokio::test]
 async fn each_close_code_answers_its_mistake() {
     const CASES: &[(&str, Mistake, u16)] = &[
-        ("unknown opcode", Mistake::Json(r#"{"op":99,"d":null}"#), 4001),
-        ("server-only opcode", Mistake::Json(r#"{"op":10,"d":null}"#), 4001),
-        ("invalid identify payload", Mistake::Json(r#"{"op":2,"d":{"intents":1}}"#), 4001),
+        (
+            "unknown opcode",
+            Mistake::Json(r#"{"op":99,"d":null}"#),
+            4001,
+        ),
+        (
+            "server-only opcode",
+            Mistake::Json(r#"{"op":10,"d":null}"#),
+            4001,
+        ),
+        (
+            "invalid identify payload",
+            Mistake::Json(r#"{"op":2,"d":{"intents":1}}"#),
+            4001,
+        ),
         ("not json", Mistake::Raw("{op:1"), 4002),
         ("no op", Mistake::Json(r#"{"d":null}"#), 4002),
         ("over 4096 bytes", Mistake::Huge, 4002),
-        ("request before identify", Mistake::Json(r#"{"op":8,"d":{"guild_id":"1"}}"#), 4003),
-        ("presence before identify", Mistake::Json(r#"{"op":3,"d":{}}"#), 4003),
+        (
+            "request before identify",
+            Mistake::Json(r#"{"op":8,"d":{"guild_id":"1"}}"#),
+            4003,
+        ),
+        (
+            "presence before identify",
+            Mistake::Json(r#"{"op":3,"d":{}}"#),
+            4003,
+        ),
         ("bad token", Mistake::Identify("wrong", 1, None), 4004),
         ("second identify", Mistake::IdentifyTwice, 4005),
-        ("shard id not below count", Mistake::Identify("good", 1, Some([2, 2])), 4010),
-        ("zero shards", Mistake::Identify("good", 1, Some([0, 0])), 4010),
-        ("undocumented intent bit", Mistake::Identify("good", 1 << 17, None), 4013),
-        ("privileged intent not allowed", Mistake::Identify("good", 1 << 15, None), 4014),
+        (
+            "shard id not below count",
+            Mistake::Identify("good", 1, Some([2, 2])),
+            4010,
+        ),
+        (
+            "zero shards",
+            Mistake::Identify("good", 1, Some([0, 0])),
+            4010,
+        ),
+        (
+            "undocumented intent bit",
+            Mistake::Identify("good", 1 << 17, None),
+            4013,
+        ),
+        (
+            "privileged intent not allowed",
+            Mistake::Identify("good", 1 << 15, None),
+            4014,
+        ),
     ];
     let handle = start(EmulatorConfig {
         tokens: Some(vec!["good".into()]),

@@ -21,9 +21,13 @@ impl Inflater {
             Self::Plain => msg.to_vec(),
             Self::Zlib(d, buf) => {
                 buf.extend_from_slice(msg);
-                assert!(buf.ends_with(&[0, 0, 0xff, 0xff]), "zlib message ends with a sync flush");
+                assert!(
+                    buf.ends_with(&[0, 0, 0xff, 0xff]),
+                    "zlib message ends with a sync flush"
+                );
                 let mut out = Vec::with_capacity(1 << 20);
-                d.decompress_vec(buf, &mut out, flate2::FlushDecompress::Sync).unwrap();
+                d.decompress_vec(buf, &mut out, flate2::FlushDecompress::Sync)
+                    .unwrap();
                 buf.clear();
                 out
             }
@@ -58,7 +62,11 @@ async fn transcript(handle: &EmulatorHandle, compress: &str, mut inf: Inflater) 
     let mut out = Vec::new();
     let recv = async |c: &mut Client, inf: &mut Inflater| {
         let m = c.recv_raw().await.unwrap();
-        assert_eq!(m.is_binary(), !compress.is_empty(), "compressed frames are binary");
+        assert_eq!(
+            m.is_binary(),
+            !compress.is_empty(),
+            "compressed frames are binary"
+        );
         inf.payload(m.as_payload())
     };
     out.push(recv(&mut c, &mut inf).await);

@@ -25,8 +25,14 @@ async fn a_client_that_stops_heartbeating_is_closed_resumably_after_one_and_a_ha
     let start = Instant::now();
     assert_eq!(c.close_code().await, Some(4000));
     let waited = start.elapsed();
-    assert!(waited >= Duration::from_secs(59), "closed after {waited:?}, grace is 60 s");
-    assert!(waited <= Duration::from_secs(61), "closed after {waited:?}, grace is 60 s");
+    assert!(
+        waited >= Duration::from_secs(59),
+        "closed after {waited:?}, grace is 60 s"
+    );
+    assert!(
+        waited <= Duration::from_secs(61),
+        "closed after {waited:?}, grace is 60 s"
+    );
     assert_eq!(handle.violations().heartbeat_timeout, 1);
     assert_eq!(handle.stats().sessions, 1, "the session stays resumable");
 }
@@ -51,12 +57,27 @@ async fn the_zombie_fault_withholds_acks_for_its_duration() {
     })
     .await;
     let (mut c, _) = Client::ready(&handle, 0, None).await;
-    assert_eq!(handle.inject_fault(0, Fault::Zombie { duration_ms: 10_000 }), 1);
+    assert_eq!(
+        handle.inject_fault(
+            0,
+            Fault::Zombie {
+                duration_ms: 10_000
+            }
+        ),
+        1
+    );
     c.send(&json!({"op": 1, "d": 1})).await;
     handle.dispatch("INTERACTION_CREATE", &json!({"marker": 1}), Some(0));
     let next = c.recv().await;
-    assert_eq!(next["t"], "INTERACTION_CREATE", "no ACK during the zombie period: {next}");
+    assert_eq!(
+        next["t"], "INTERACTION_CREATE",
+        "no ACK during the zombie period: {next}"
+    );
     tokio::time::sleep(Duration::from_secs(20)).await;
     c.send(&json!({"op": 1, "d": 2})).await;
-    assert_eq!(c.recv().await["op"], 11, "ACKs resume after the zombie period");
+    assert_eq!(
+        c.recv().await["op"],
+        11,
+        "ACKs resume after the zombie period"
+    );
 }

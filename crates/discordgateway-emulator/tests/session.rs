@@ -11,7 +11,11 @@ use serde_json::json;
 
 #[tokio::test]
 async fn identify_gets_ready_then_one_guild_create_per_guild_of_the_shard() {
-    let handle = start(EmulatorConfig { guilds: 6, ..quiet() }).await;
+    let handle = start(EmulatorConfig {
+        guilds: 6,
+        ..quiet()
+    })
+    .await;
     let (mut c, ready) = Client::ready(&handle, 1, Some([1, 2])).await;
     assert_eq!(ready["s"], 1);
     let d = &ready["d"];
@@ -37,9 +41,11 @@ async fn properties_keys_order_and_binary_frames_are_accepted() {
     let handle = start(quiet()).await;
     let mut c = Client::hello(&handle).await;
     let identify = r#"{"d":{"properties":{"$os":"linux","$browser":"x","$device":"x"},"intents":1,"token":"t"},"op":2}"#;
-    c.ws.send(tokio_websockets::Message::binary(identify.as_bytes().to_vec()))
-        .await
-        .unwrap();
+    c.ws.send(tokio_websockets::Message::binary(
+        identify.as_bytes().to_vec(),
+    ))
+    .await
+    .unwrap();
     assert_eq!(c.recv().await["t"], "READY");
 }
 
@@ -73,7 +79,9 @@ async fn identifying_faster_than_max_concurrency_gets_op_9() {
 }
 
 /// Identifies, receives everything up to the last GUILD_CREATE, returns (session id, seq).
-async fn session_with_events(handle: &discordgateway_emulator::EmulatorHandle) -> (Client, String, u64) {
+async fn session_with_events(
+    handle: &discordgateway_emulator::EmulatorHandle,
+) -> (Client, String, u64) {
     let (mut c, ready) = Client::ready(handle, 1 | 512, None).await;
     let session = ready["d"]["session_id"].as_str().unwrap().to_owned();
     let mut seq = 1;
@@ -101,21 +109,32 @@ async fn resume_replays_missed_dispatches_in_order_then_resumed() {
     let got = r.until("RESUMED").await;
     let seqs: Vec<u64> = got.iter().map(|v| v["s"].as_u64().unwrap()).collect();
     assert_eq!(seqs, vec![seq + 2, seq + 3, seq + 4, seq + 5, seq + 6]);
-    let is: Vec<u64> = got[..4].iter().map(|v| v["d"]["i"].as_u64().unwrap()).collect();
+    let is: Vec<u64> = got[..4]
+        .iter()
+        .map(|v| v["d"]["i"].as_u64().unwrap())
+        .collect();
     assert_eq!(is, vec![1, 2, 3, 4]);
     assert_eq!(handle.stats().resumes, 1);
 }
 
 #[tokio::test]
 async fn resume_failures() {
-    let handle = start(EmulatorConfig { replay_bound: 2, ..quiet() }).await;
+    let handle = start(EmulatorConfig {
+        replay_bound: 2,
+        ..quiet()
+    })
+    .await;
     let (c, session, seq) = session_with_events(&handle).await;
     drop(c);
-    let resume = |id: &str, seq: u64| json!({"op": 6, "d": {"token": "t", "session_id": id, "seq": seq}});
+    let resume =
+        |id: &str, seq: u64| json!({"op": 6, "d": {"token": "t", "session_id": id, "seq": seq}});
     // Unknown session → op 9 false.
     let mut r = Client::hello(&handle).await;
     r.send(&resume("nope", 1)).await;
-    assert_eq!(r.recv().await, json!({"op": 9, "d": false, "s": null, "t": null}));
+    assert_eq!(
+        r.recv().await,
+        json!({"op": 9, "d": false, "s": null, "t": null})
+    );
     // A seq older than the replay buffer (bound 2) → op 9 false.
     let mut r = Client::hello(&handle).await;
     r.send(&resume(&session, 0)).await;
@@ -132,18 +151,24 @@ async fn resume_failures() {
 #[tokio::test]
 async fn a_1000_close_ends_the_session_and_an_expired_one_cannot_resume() {
     use futures_util::SinkExt;
-    let handle = start(EmulatorConfig { resume_window: Duration::ZERO, ..quiet() }).await;
+    let handle = start(EmulatorConfig {
+        resume_window: Duration::ZERO,
+        ..quiet()
+    })
+    .await;
     let (c, session, seq) = session_with_events(&handle).await;
     drop(c);
     let mut r = Client::hello(&handle).await;
-    r.send(&json!({"op": 6, "d": {"token": "t", "session_id": session, "seq": seq}})).await;
+    r.send(&json!({"op": 6, "d": {"token": "t", "session_id": session, "seq": seq}}))
+        .await;
     assert_eq!(r.recv().await["op"], 9, "expired");
 
     let handle = start(quiet()).await;
     let (mut c, session, seq) = session_with_events(&handle).await;
     c.ws.close().await.unwrap();
     let mut r = Client::hello(&handle).await;
-    r.send(&json!({"op": 6, "d": {"token": "t", "session_id": session, "seq": seq}})).await;
+    r.send(&json!({"op": 6, "d": {"token": "t", "session_id": session, "seq": seq}}))
+        .await;
     assert_eq!(r.recv().await["op"], 9, "closed with 1000");
     assert_eq!(handle.stats().sessions, 0);
 }

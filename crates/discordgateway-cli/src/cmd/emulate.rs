@@ -57,7 +57,9 @@ fn parse_rate(s: &str) -> Result<Rate, String> {
     }
     match s.parse::<f64>() {
         Ok(r) if r > 0.0 && r.is_finite() => Ok(Rate::PerSecond(r)),
-        _ => Err(format!("expected a positive number of events per second or `max`, got {s:?}")),
+        _ => Err(format!(
+            "expected a positive number of events per second or `max`, got {s:?}"
+        )),
     }
 }
 
@@ -95,7 +97,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         handle.url(),
         handle.http_url()
     );
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
     handle.shutdown();
     Ok(())
 }

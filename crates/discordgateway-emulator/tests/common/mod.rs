@@ -36,7 +36,12 @@ impl Client {
     /// Connects to `handle.url()` + `query` (e.g. `/?v=10&encoding=json`).
     pub async fn connect(handle: &EmulatorHandle, query: &str) -> Self {
         let url = format!("{}{}", handle.url(), query);
-        let (ws, _) = ClientBuilder::new().uri(&url).unwrap().connect().await.unwrap();
+        let (ws, _) = ClientBuilder::new()
+            .uri(&url)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
         Self { ws }
     }
 
@@ -49,7 +54,11 @@ impl Client {
     }
 
     /// Connects, identifies with `intents` on `shard`, and reads READY.
-    pub async fn ready(handle: &EmulatorHandle, intents: u64, shard: Option<[u32; 2]>) -> (Self, Value) {
+    pub async fn ready(
+        handle: &EmulatorHandle,
+        intents: u64,
+        shard: Option<[u32; 2]>,
+    ) -> (Self, Value) {
         let mut c = Self::hello(handle).await;
         c.identify("token", intents, shard).await;
         let ready = c.recv().await;
@@ -133,5 +142,9 @@ pub async fn http(
     let resp = String::from_utf8(resp).unwrap();
     let (head, body) = resp.split_once("\r\n\r\n").unwrap();
     let status = head[9..12].parse().unwrap();
-    (status, head.to_owned(), serde_json::from_str(body).unwrap_or(Value::Null))
+    (
+        status,
+        head.to_owned(),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
 }
