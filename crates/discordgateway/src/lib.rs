@@ -1,8 +1,59 @@
 //! The tokio driver of **discordgateway**.
 //!
-//! It will hold the `Shard` that drives the sans-IO [`discordgateway_proto`] core over a real
-//! WebSocket inside the user's own `.await`, identify queues, and the shard manager. For now it
-//! re-exports the protocol crate, so `discordgateway::proto` is the one path users need.
+//! A [`Shard`] drives the sans-IO [`discordgateway_proto`] core over a real WebSocket inside
+//! the user's own `.await`: [`Shard::next_event`] connects, reads, heartbeats, identifies
+//! through an [`IdentifyQueue`] and reconnects, and spawns nothing. Other tasks send commands
+//! through a [`ShardSender`]. [`fetch_gateway_info`] reads `/gateway/bot` for the URL and the
+//! session-start budget that a shared [`LocalIdentifyQueue`] keeps.
+//!
+//! The protocol crate is re-exported as [`proto`], and the items a bot needs every day
+//! ([`Event`], [`Command`], [`Token`], [`EventType`], …) are re-exported at the root.
+//!
+//! | module | what it holds |
+//! | --- | --- |
+//! | `shard` | [`Shard`], [`ShardSender`], [`CloseKind`], counters and latency |
+//! | `driver` | the cancel-safe poll loop behind `next_event` |
+//! | `config` | [`ShardConfig`]: the core config plus timeouts, TLS policy, queue |
+//! | `connect`, `transport` | TCP/TLS/WebSocket setup and the poll-based socket |
+//! | `queue` | [`IdentifyQueue`], [`LocalIdentifyQueue`] |
+//! | `gateway_info` | [`fetch_gateway_info`] |
+//! | [`error`] | every public error, as a struct plus a kind |
+
+mod config;
+mod connect;
+mod driver;
+pub mod error;
+mod gateway_info;
+mod queue;
+
+pub use error::{
+    BoxError, ConfigError, ConfigErrorKind, ConnectError, ConnectErrorKind, GatewayInfoError,
+    GatewayInfoErrorKind, IdentifyQueueError, IdentifyQueueErrorKind, SendError, SendErrorKind,
+    ShardError, ShardErrorKind,
+};
+
+mod shard;
+mod transport;
+
+pub use config::{
+    DEFAULT_COMMAND_QUEUE_CAPACITY, DEFAULT_HELLO_TIMEOUT, DEFAULT_READY_TIMEOUT, ShardConfig,
+    ShardConfigBuilder,
+};
+pub use connect::ConnectOptions;
+pub use discordgateway_proto::event::{Dispatch, Event, Notice};
+pub use discordgateway_proto::payload::Command;
+pub use discordgateway_proto::state::{Phase, ResumeError, Session};
+pub use discordgateway_proto::{
+    ClientClose, CloseCode, EventSet, EventType, GatewayUrl, Intents, ShardId, Token,
+};
+pub use gateway_info::{
+    DEFAULT_API_BASE, GatewayInfo, MAX_RESPONSE, SessionStartLimit, fetch_gateway_info,
+};
+pub use queue::{
+    AcquireFuture, IDENTIFY_WINDOW, IdentifyPermit, IdentifyQueue, LocalIdentifyQueue,
+    LocalIdentifyQueueBuilder,
+};
+pub use shard::{CloseKind, Latency, Shard, ShardSender, ShardStats};
 
 /// The sans-IO protocol crate, re-exported.
 pub use discordgateway_proto as proto;

@@ -181,6 +181,7 @@ impl GatewayState {
         } else {
             if let Some(last) = self.sequence {
                 if seq <= last {
+                    self.dropped += 1;
                     return trace!(seq, last, "duplicate or old dispatch dropped");
                 }
                 if seq > last + 1 {
@@ -204,9 +205,12 @@ impl GatewayState {
             }
         }
         let Some(kind) = EventType::from_wire_bytes(name.as_bytes()) else {
+            self.dropped += 1;
             return;
         };
-        if self.delivered.contains(&kind) {
+        if !self.delivered.contains(&kind) {
+            self.dropped += 1;
+        } else {
             trace!(seq, event = name, "dispatch");
             let data = self.arena.deliver(data);
             self.events

@@ -221,6 +221,8 @@ pub struct GatewayState {
     wants_identify: bool,
     /// Dispatches replayed since Resume.
     replayed: u64,
+    /// Dispatches received but not delivered (undeclared, duplicate or old).
+    dropped: u64,
     /// The latest `now` seen, to check monotonic time in debug builds.
     last_now: Instant,
 }
@@ -281,6 +283,7 @@ impl GatewayState {
             identify_sent: false,
             wants_identify: false,
             replayed: 0,
+            dropped: 0,
             last_now: now,
         }
     }
@@ -499,6 +502,19 @@ impl GatewayState {
     #[must_use]
     pub fn shard(&self) -> ShardId {
         self.shard
+    }
+
+    /// The heartbeat interval from the current connection's Hello, if heartbeating.
+    #[must_use]
+    pub fn heartbeat_interval(&self) -> Option<Duration> {
+        self.heartbeat.interval()
+    }
+
+    /// Dispatches received but not delivered since creation: undeclared events (dropped
+    /// from the envelope, unparsed) and duplicate or old sequence numbers.
+    #[must_use]
+    pub fn dropped_dispatches(&self) -> u64 {
+        self.dropped
     }
 
     /// User commands waiting for a slot.
