@@ -1,0 +1,105 @@
+//! `discordgateway emulate`: runs the emulator until Ctrl-C. The first stdout line is exactly
+//! the `ws://` URL it serves, so scripts can read it.
+
+use std::{io::Write as _, time::Duration};
+
+use anyhow::Context as _;
+use discordgateway_emulator::{Emulator, EmulatorConfig};
+
+/// Flags of `emulate`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: String,
+    /// Recommended shard count reported by /gateway/bot.
+    #[arg(long, default_value_t = 1)]
+    shards: u32,
+    /// Number of guilds the bot is in.
+    #[arg(long, default_value_t = 4)]
+    guilds: u32,
+    /// Identifies allowed per bucket per identify window.
+    #[arg(long, default_value_t = 1)]
+    max_concurrency: u32,
+    /// Heartbeat interval sent in Hello, in milliseconds.
+    #[arg(long, default_value_t = 41_250)]
+    heartbeat_ms: u64,
+    /// Identify concurrency window, in milliseconds.
+    #[arg(long, default_value_t = 5_000)]
+    identify_window_ms: u64,
+    /// Generated dispatches each new session receives.
+    #[arg(long, default_value_t = 0)]
+    events_per_shard: u64,
+    /// Events per second per session, or `max`.
+    #[arg(long, default_value = "max", value_parser = parse_rate)]
+    rate: Rate,
+    /// Seed for everything generated.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// A scenario file (events and faults at times).
+    #[arg(long)]
+    scenario: Option<std::path::PathBuf>,
+}
+
+/// The `--rate` value.
+#[derive(Debug, Clone, Copy)]
+enum Rate {
+    /// As fast as the socket takes.
+    Max,
+    /// Events per second.
+    PerSecond(f64),
+}
+
+/// Parses `max` or a positive number.
+fn parse_rate(s: &str) -> Result<Rate, String> {
+    if s.eq_ignore_ascii_case("max") {
+        return Ok(Rate::Max);
+    }
+    match s.parse::<f64>() {
+        Ok(r) if r > 0.0 && r.is_finite() => Ok(Rate::PerSecond(r)),
+        _ => Err(format!(
+            "expected a positive number of events per second or `max`, got {s:?}"
+        )),
+    }
+}
+
+/// Runs the emulator until Ctrl-C.
+pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(path) = &args.scenario {
+        anyhow::bail!(
+            "--scenario {} is not supported yet: scenarios arrive with the workload generator",
+            path.display()
+        );
+    }
+    let config = EmulatorConfig {
+        shards: args.shards,
+        guilds: args.guilds,
+        max_concurrency: args.max_concurrency,
+        heartbeat_interval: Duration::from_millis(args.heartbeat_ms),
+        identify_window: Duration::from_millis(args.identify_window_ms),
+        events_per_shard: args.events_per_shard,
+        events_per_second: match args.rate {
+            Rate::Max => None,
+            Rate::PerSecond(r) => Some(r),
+        },
+        seed: args.seed,
+        ..EmulatorConfig::default()
+    };
+    let handle = Emulator::start(args.listen.as_str(), config)
+        .await
+        .with_context(|| format!("starting the emulator on {}", args.listen))?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", handle.url())?;
+    stdout.flush()?;
+    drop(stdout);
+    eprintln!(
+        "emulating the gateway at {} (REST and control at {}); Ctrl-C to stop",
+        handle.url(),
+        handle.http_url()
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    handle.shutdown();
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! Transport compression for server→client frames (GATEWAY.md §7).
+//!
+//! - `zlib-stream`: one zlib-wrapped `flate2::Compress` per connection; every message ends with
+//!   a sync flush, so it ends in `00 00 ff ff`, and is sent as one binary frame.
+//! - `zstd-stream`: one zstd compression context per connection with window log 18; every
+//!   message is flushed (`ZSTD_e_flush`), the frame is never ended, and each message is one
+//!   binary frame.
+//!
+//! Both use the fastest level (zlib level 1, zstd level 1): the emulator must outrun clients,
+//! and the ratio difference to the default levels is small on gateway JSON.
+
+use flate2::{Compress, Compression, FlushCompress};
+use zstd::stream::raw::{Encoder, InBuffer, Operation, OutBuffer};
+
+/// The `compress` query parameter's meaning for one connection.
+pub(crate) enum Transport {
+    /// No transport compression: text frames.
+    Plain,
+    /// zlib-stream.
+    Zlib(Box<Compress>),
+    /// zstd-stream.
+    Zstd(Box<Encoder<'static>>),
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Plain => "Plain",
+            Self::Zlib(_) => "Zlib",
+            Self::Zstd(_) => "Zstd",
+        })
+    }
+}
+
+/// A compressor failed; the connection is closed (this is the emulator's fault).
+#[derive(Debug, thiserror::Error)]
+#[error("compressing an outgoing frame failed; this is an emulator bug, please report it")]
+pub(crate) struct CompressError;
+
+impl Transport {
+    /// The transport for a `compress` query value; `None` for an unknown value.
+    pub(crate) fn from_query(value: Option<&str>) -> Option<Self> {
+        match value {
+            None | Some("") => Some(Self::Plain),
+            Some("zlib-stream") => Some(Self::Zlib(Box::new(Compress::new(
+                Compression::fast(),
+                true,
+            )))),
+            Some("zstd-stream") => zstd_encoder().ok().map(|e| Self::Zstd(Box::new(e))),
+            Some(_) => None,
+        }
+    }
+
+    /// Whether frames go out as binary (compressed) rather than text.
+    pub(crate) fn is_binary(&self) -> bool {
+        !matches!(self, Self::Plain)
+    }
+
+    /// Compresses one whole message `input`, appending the bytes to send to `out`.
+    ///
+    /// # Errors
+    ///
+    /// A compressor error, which would be an emulator bug.
+    pub(crate) fn compress(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), CompressError> {
+        match self {
+            Self::Plain => {
+                out.extend_from_slice(input);
+                Ok(())
+            }
+            Self::Zlib(c) => zlib_message(c, input, out),
+            Self::Zstd(e) => zstd_message(e, input, out),
+        }
+    }
+}
+
+/// A zstd encoder at level 1 with window log 18.
+fn zstd_encoder() -> std::io::Result<Encoder<'static>> {
+    let mut e = Encoder::new(1)?;
+    e.set_parameter(zstd::zstd_safe::CParameter::WindowLog(18))?;
+    Ok(e)
+}
+
+/// Deflates `input` and sync-flushes, so the output ends in `00 00 ff ff`.
+fn zlib_message(c: &mut Compress, input: &[u8], out: &mut Vec<u8>) -> Result<(), CompressError> {
+    let mut consumed = 0usize;
+    loop {
+        out.reserve(input.len() / 2 + 64);
+        let before_in = c.total_in();
+        let rest = input.get(consumed..).unwrap_or_default();
+        c.compress_vec(rest, out, FlushCompress::Sync)
+            .map_err(|_| CompressError)?;
+        consumed += usize::try_from(c.total_in() - before_in).unwrap_or(0);
+        // Done once all input is in and the flush fit: spare room is left in `out`.
+        if consumed >= input.len() && out.len() < out.capacity() {
+            return Ok(());
+        }
+    }
+}
+
+/// Compresses `input` and flushes (never ending the frame).
+fn zstd_message(
+    e: &mut Encoder<'static>,
+    input: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), CompressError> {
+    let err = |_: std::io::Error| CompressError;
+    let mut inbuf = InBuffer::around(input);
+    while inbuf.pos() < input.len() {
+        out.reserve(input.len() / 2 + 64);
+        let pos = out.len();
+        let mut outbuf = OutBuffer::around_pos(out, pos);
+        e.run(&mut inbuf, &mut outbuf).map_err(err)?;
+    }
+    loop {
+        out.reserve(256);
+        let pos = out.len();
+        let mut outbuf = OutBuffer::around_pos(out, pos);
+        if e.flush(&mut outbuf).map_err(err)? == 0 {
+            return Ok(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zlib_messages_end_with_the_sync_marker_and_inflate_in_sequence() {
+        let mut t = Transport::from_query(Some("zlib-stream")).expect("known");
+        let mut d = flate2::Decompress::new(true);
+        for msg in [&b"{\"op\":10}"[..], &[b'x'; 100_000][..]] {
+            let mut out = Vec::new();
+            t.compress(msg, &mut out).expect("compress");
+            assert!(out.ends_with(&[0, 0, 0xff, 0xff]));
+            let mut plain = Vec::with_capacity(msg.len() + 16);
+            d.decompress_vec(&out, &mut plain, flate2::FlushDecompress::Sync)
+                .expect("inflate");
+            assert_eq!(plain, msg);
+        }
+    }
+
+    #[test]
+    fn unknown_compress_values_are_refused() {
+        assert!(Transport::from_query(Some("gzip")).is_none());
+        assert!(!Transport::from_query(None).expect("plain").is_binary());
+    }
+}

@@ -1,0 +1,134 @@
+//! The emulator's configuration: what Discord would decide for a real bot (shard count,
+//! `max_concurrency`, the session-start budget, the heartbeat interval, the privileged intents
+//! the app may use) plus the emulator's own knobs (resume window, replay bound, workload).
+//!
+//! Every default is documented on its field; [`EmulatorConfig::default`] gives a bot with one
+//! shard, a few small guilds and Discord's documented limits.
+
+use std::time::Duration;
+
+/// Configuration for [`crate::Emulator::start`].
+///
+/// Build it with struct update syntax over [`EmulatorConfig::default`] (the struct is not
+/// `#[non_exhaustive]` so this works; new fields always come with a default):
+///
+/// ```
+/// use std::time::Duration;
+/// use discordgateway_emulator::EmulatorConfig;
+///
+/// let config = EmulatorConfig {
+///     shards: 4,
+///     heartbeat_interval: Duration::from_millis(500),
+///     ..EmulatorConfig::default()
+/// };
+/// assert_eq!(config.max_concurrency, 1);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmulatorConfig {
+    /// Recommended shard count reported by `/gateway/bot`. Default 1. Clients may still
+    /// identify with any total (GATEWAY.md §6: shard counts are routing only).
+    pub shards: u32,
+    /// Number of guilds the bot is in, spread over shards by `(guild_id >> 22) % total`.
+    /// Default 4.
+    pub guilds: u32,
+    /// Members per generated guild. Default 8.
+    pub members_per_guild: u32,
+    /// Generated dispatches each new session receives after its GUILD_CREATE burst.
+    /// Default 0 (an idle gateway).
+    pub events_per_shard: u64,
+    /// Pace of generated dispatches per session, in events per second; `None` sends them as
+    /// fast as the socket takes them. Default `None`.
+    pub events_per_second: Option<f64>,
+    /// Seed for everything generated (ids, names, session ids). Default 0.
+    pub seed: u64,
+    /// Identify requests allowed per bucket (`shard_id % max_concurrency`) per
+    /// [`identify_window`](Self::identify_window). Default 1 (GATEWAY.md §5).
+    pub max_concurrency: u32,
+    /// The identify concurrency window. Default 5 s (GATEWAY.md §5); shorten it in tests.
+    pub identify_window: Duration,
+    /// Session starts (successful Identifies) allowed per budget window. Default 1000.
+    pub session_start_total: u32,
+    /// Length of the session-start budget window. Default 24 h.
+    pub session_start_reset: Duration,
+    /// The `heartbeat_interval` sent in Hello. Default 41.25 s. A connection that sends no
+    /// heartbeat for 1.5 × this is closed with 4000 (resumable).
+    pub heartbeat_interval: Duration,
+    /// Accepted bot tokens; `None` accepts any non-empty token. Default `None`.
+    pub tokens: Option<Vec<String>>,
+    /// Privileged intent bits the app is allowed (GUILD_MEMBERS = 2, GUILD_PRESENCES = 256,
+    /// MESSAGE_CONTENT = 32768). Default: all three. Others get close 4014.
+    pub allowed_privileged_intents: u64,
+    /// How long a session whose connection dropped (without a 1000/1001 close) stays
+    /// resumable. Default 3 minutes (Discord only says "a few minutes", GATEWAY.md §3.10).
+    pub resume_window: Duration,
+    /// How many dispatches each session keeps for replay on Resume. Default 10 000. A Resume
+    /// whose `seq` is older than the oldest kept dispatch gets op 9 `false`.
+    pub replay_bound: usize,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self {
+            shards: 1,
+            guilds: 4,
+            members_per_guild: 8,
+            events_per_shard: 0,
+            events_per_second: None,
+            seed: 0,
+            max_concurrency: 1,
+            identify_window: Duration::from_secs(5),
+            session_start_total: 1000,
+            session_start_reset: Duration::from_secs(24 * 60 * 60),
+            heartbeat_interval: Duration::from_millis(41_250),
+            tokens: None,
+            allowed_privileged_intents: crate::wire::intents::PRIVILEGED,
+            resume_window: Duration::from_secs(180),
+            replay_bound: 10_000,
+        }
+    }
+}
+
+impl EmulatorConfig {
+    /// Whether `token` (without any `Bot ` prefix) is accepted.
+    pub(crate) fn accepts_token(&self, token: &str) -> bool {
+        let token = token.strip_prefix("Bot ").unwrap_or(token);
+        match &self.tokens {
+            None => !token.is_empty(),
+            Some(list) => list.iter().any(|t| t == token),
+        }
+    }
+
+    /// The grace after which a silent connection is closed: 1.5 × the heartbeat interval.
+    pub(crate) fn heartbeat_grace(&self) -> Duration {
+        self.heartbeat_interval + self.heartbeat_interval / 2
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_acceptance() {
+        let any = EmulatorConfig::default();
+        let listed = EmulatorConfig {
+            tokens: Some(vec!["good".into()]),
+            ..EmulatorConfig::default()
+        };
+        const CASES: &[(&str, bool, bool)] = &[
+            ("good", true, true),
+            ("Bot good", true, true),
+            ("bad", true, false),
+            ("", false, false),
+            ("Bot ", false, false),
+        ];
+        for &(token, want_any, want_listed) in CASES {
+            assert_eq!(any.accepts_token(token), want_any, "any: {token:?}");
+            assert_eq!(
+                listed.accepts_token(token),
+                want_listed,
+                "listed: {token:?}"
+            );
+        }
+    }
+}

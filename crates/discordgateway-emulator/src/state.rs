@@ -1,0 +1,542 @@
+//! State shared by every connection of one emulator: sessions with their replay buffers, the
+//! identify buckets and the session-start budget (GATEWAY.md §5), the live-connection
+//! registry used by fault and event injection, and the counters behind `/emulator/stats`.
+//!
+//! Locks are `std::sync::Mutex`es held for a few instructions and never across an `.await`.
+//! A session is an `Arc<Mutex<Session>>` so a connection can keep it across a batch of sends
+//! and a Resume on another connection can take it over.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    net::SocketAddr,
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use bytes::Bytes;
+use serde::Serialize;
+use tokio::{sync::mpsc, time::Instant};
+
+use crate::{
+    EmulatorConfig,
+    faults::Fault,
+    wire::{Name, Outbound},
+    world::World,
+};
+
+/// Counters of rule violations by clients, as reported in `/emulator/stats`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Violations {
+    /// Connections closed with 4008 for sending more than 120 commands in 60 s.
+    pub rate_limit: u64,
+    /// Identifies refused with op 9 for exceeding `max_concurrency` per bucket per window.
+    pub identify_concurrency: u64,
+    /// Identifies refused with op 9 because the session-start budget was used up.
+    pub session_start_limit: u64,
+    /// Connections closed for not heartbeating within 1.5 × the interval.
+    pub heartbeat_timeout: u64,
+    /// "All members" requests answered with RATE_LIMITED (1 per guild per 30 s).
+    pub request_guild_members: u64,
+}
+
+/// A snapshot of the emulator's counters, as served by `GET /emulator/stats`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Sessions that exist now (connected or resumable).
+    pub sessions: u64,
+    /// Successful Identifies (sessions started).
+    pub identifies: u64,
+    /// Successful Resumes.
+    pub resumes: u64,
+    /// Dispatches sent (replays included).
+    pub events_sent: u64,
+    /// Dispatches per second between the first and the latest dispatch sent.
+    pub send_rate: f64,
+    /// Rule violations by clients.
+    pub violations: Violations,
+}
+
+/// What happened to one Identify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum IdentifyOutcome {
+    /// A session started.
+    Accepted,
+    /// Refused with op 9: the bucket already identified within the window.
+    ConcurrencyExceeded,
+    /// Refused with op 9: the session-start budget was used up.
+    BudgetExhausted,
+}
+
+/// One entry of the identify log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IdentifyRecord {
+    /// When the Identify arrived (tokio's clock, so paused-time tests can compare).
+    pub at: Instant,
+    /// The `[shard_id, num_shards]` it named (`[0, 1]` when it named none).
+    pub shard: [u32; 2],
+    /// What the emulator did with it.
+    pub outcome: IdentifyOutcome,
+}
+
+/// Per-session counters, for observation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct SessionInfo {
+    /// The session id sent in READY.
+    pub session_id: String,
+    /// `[shard_id, num_shards]`.
+    pub shard: [u32; 2],
+    /// The intents it identified with.
+    pub intents: u64,
+    /// The last sequence number sent.
+    pub seq: u64,
+    /// Whether a connection is attached now.
+    pub connected: bool,
+    /// WebSocket frames received from clients over the session's life.
+    pub frames_received: u64,
+    /// Gateway commands (any opcode, heartbeats included) received.
+    pub commands: u64,
+    /// Frames sent to clients (dispatches and other opcodes).
+    pub frames_sent: u64,
+}
+
+/// A message to one live connection's task.
+#[derive(Debug)]
+pub(crate) enum Control {
+    /// Inject this fault.
+    Fault(Fault),
+    /// Send this dispatch (subject to the session's intents).
+    Dispatch(Outbound),
+    /// The session was resumed elsewhere: close this connection without ending it.
+    Superseded,
+}
+
+/// One dispatch kept for replay.
+#[derive(Debug, Clone)]
+pub(crate) struct Replayed {
+    /// Its sequence number.
+    pub(crate) seq: u64,
+    /// Its name.
+    pub(crate) name: Name,
+    /// The `d` exactly as it was sent.
+    pub(crate) data: Bytes,
+}
+
+/// A gateway session: survives its connection until expired or ended.
+pub(crate) struct Session {
+    /// The session id.
+    pub(crate) id: String,
+    /// `[shard_id, num_shards]`.
+    pub(crate) shard: [u32; 2],
+    /// Granted intents.
+    pub(crate) intents: u64,
+    /// The last sequence number used.
+    pub(crate) seq: u64,
+    /// The most recent dispatches, oldest first, at most `replay_bound` of them.
+    pub(crate) replay: VecDeque<Replayed>,
+    /// The generated dispatches not yet sent.
+    pub(crate) stream: Box<dyn Iterator<Item = Outbound> + Send>,
+    /// The connection attached now, if any.
+    pub(crate) conn: Option<u64>,
+    /// When the last connection went away (for the resume window).
+    pub(crate) detached_at: Option<Instant>,
+    /// Counters.
+    pub(crate) frames_received: u64,
+    /// Commands received.
+    pub(crate) commands: u64,
+    /// Frames sent.
+    pub(crate) frames_sent: u64,
+}
+
+impl Session {
+    /// Records a dispatch sent with `seq`, evicting the oldest beyond `bound`.
+    pub(crate) fn remember(&mut self, bound: usize, entry: Replayed) {
+        if bound == 0 {
+            return;
+        }
+        while self.replay.len() >= bound {
+            self.replay.pop_front();
+        }
+        self.replay.push_back(entry);
+    }
+
+    /// A snapshot for observation.
+    fn info(&self) -> SessionInfo {
+        SessionInfo {
+            session_id: self.id.clone(),
+            shard: self.shard,
+            intents: self.intents,
+            seq: self.seq,
+            connected: self.conn.is_some(),
+            frames_received: self.frames_received,
+            commands: self.commands,
+            frames_sent: self.frames_sent,
+        }
+    }
+}
+
+/// A shared, lockable session.
+pub(crate) type SessionRef = Arc<Mutex<Session>>;
+
+/// Locks a mutex, ignoring poisoning (a panicked connection task must not stop the server).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// One live connection in the registry.
+#[derive(Debug)]
+struct ConnEntry {
+    /// The shard it identified or resumed as, once known.
+    shard: Option<[u32; 2]>,
+    /// Its control channel.
+    tx: mpsc::UnboundedSender<Control>,
+}
+
+/// The mutable part of [`Shared`].
+#[derive(Default)]
+struct Inner {
+    /// Sessions by id.
+    sessions: HashMap<String, SessionRef>,
+    /// Last accepted Identify per bucket (`shard_id % max_concurrency`).
+    buckets: HashMap<u32, Instant>,
+    /// Session starts used in the current budget window, and when the window started.
+    budget_used: u32,
+    /// When the budget window started (`None` until the first Identify).
+    budget_since: Option<Instant>,
+    /// Every Identify, in arrival order.
+    identify_log: Vec<IdentifyRecord>,
+    /// Live connections by id.
+    conns: HashMap<u64, ConnEntry>,
+    /// Faults for a shard that had no live connection, applied to the next new connection.
+    pending_faults: VecDeque<Fault>,
+    /// Last "all members" request per guild.
+    members_all: HashMap<u64, Instant>,
+    /// First and latest dispatch times, for the send rate.
+    sending: Option<(Instant, Instant)>,
+    /// Counter for session ids.
+    next_session: u64,
+}
+
+/// Everything the connections of one emulator share.
+pub(crate) struct Shared {
+    /// The configuration.
+    pub(crate) config: EmulatorConfig,
+    /// The generated world.
+    pub(crate) world: World,
+    /// The listening address (for URLs).
+    pub(crate) addr: SocketAddr,
+    /// Mutable state.
+    inner: Mutex<Inner>,
+    /// Successful Identifies.
+    identifies: AtomicU64,
+    /// Successful Resumes.
+    resumes: AtomicU64,
+    /// Dispatches sent.
+    events_sent: AtomicU64,
+    /// Next connection id.
+    next_conn: AtomicU64,
+    /// Violation counters, under one lock (they are rare).
+    violations: Mutex<Violations>,
+}
+
+impl Shared {
+    /// Creates the shared state for a server on `addr`.
+    pub(crate) fn new(config: EmulatorConfig, addr: SocketAddr) -> Self {
+        let world = World::generate(&config);
+        Self {
+            config,
+            world,
+            addr,
+            inner: Mutex::new(Inner::default()),
+            identifies: AtomicU64::new(0),
+            resumes: AtomicU64::new(0),
+            events_sent: AtomicU64::new(0),
+            next_conn: AtomicU64::new(0),
+            violations: Mutex::new(Violations::default()),
+        }
+    }
+
+    /// The `ws://host:port` URL of the gateway.
+    pub(crate) fn ws_url(&self) -> String {
+        format!("ws://{}", self.addr)
+    }
+
+    /// Counts one violation.
+    pub(crate) fn violation(&self, bump: impl FnOnce(&mut Violations)) {
+        bump(&mut lock(&self.violations));
+    }
+
+    /// Registers a new connection; returns its id, its control receiver and any fault that
+    /// was waiting for a connection.
+    pub(crate) fn register(&self) -> (u64, mpsc::UnboundedReceiver<Control>, Option<Fault>) {
+        let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut inner = lock(&self.inner);
+        inner.conns.insert(id, ConnEntry { shard: None, tx });
+        (id, rx, inner.pending_faults.pop_front())
+    }
+
+    /// Removes a connection from the registry.
+    pub(crate) fn unregister(&self, id: u64) {
+        lock(&self.inner).conns.remove(&id);
+    }
+
+    /// Records the shard a connection now serves.
+    pub(crate) fn set_conn_shard(&self, id: u64, shard: [u32; 2]) {
+        if let Some(c) = lock(&self.inner).conns.get_mut(&id) {
+            c.shard = Some(shard);
+        }
+    }
+
+    /// Sends a control message to every live connection of shard `shard_id`; returns how many
+    /// got it. A fault for a shard with no live connection waits for the next connection.
+    pub(crate) fn to_shard(&self, shard_id: u32, make: impl Fn() -> Control) -> usize {
+        let mut inner = lock(&self.inner);
+        let n = inner
+            .conns
+            .values()
+            .filter(|c| c.shard.is_some_and(|[id, _]| id == shard_id))
+            .filter(|c| c.tx.send(make()).is_ok())
+            .count();
+        if n == 0
+            && let Control::Fault(f) = make()
+        {
+            inner.pending_faults.push_back(f);
+        }
+        n
+    }
+
+    /// Sends a dispatch to every live connection whose shard it routes to
+    /// (`(guild_id >> 22) % total`, guild-less events to shard 0); returns how many got it.
+    pub(crate) fn route(&self, event: &Outbound, only_shard: Option<u32>) -> usize {
+        let inner = lock(&self.inner);
+        inner
+            .conns
+            .values()
+            .filter(|c| {
+                c.shard
+                    .is_some_and(|[id, total]| match (only_shard, event.guild_id) {
+                        (Some(s), _) => s == id,
+                        (None, Some(g)) => (g >> 22) % u64::from(total.max(1)) == u64::from(id),
+                        (None, None) => id == 0,
+                    })
+            })
+            .filter(|c| c.tx.send(Control::Dispatch(event.clone())).is_ok())
+            .count()
+    }
+
+    /// Decides an Identify for `shard` at `now`: concurrency bucket, then budget. Logs it.
+    pub(crate) fn admit_identify(&self, shard: [u32; 2], now: Instant) -> IdentifyOutcome {
+        let config = &self.config;
+        let mut inner = lock(&self.inner);
+        let bucket = shard[0] % config.max_concurrency.max(1);
+        let outcome = if inner
+            .buckets
+            .get(&bucket)
+            .is_some_and(|last| now.duration_since(*last) < config.identify_window)
+        {
+            IdentifyOutcome::ConcurrencyExceeded
+        } else {
+            if inner
+                .budget_since
+                .is_none_or(|since| now.duration_since(since) >= config.session_start_reset)
+            {
+                inner.budget_since = Some(now);
+                inner.budget_used = 0;
+            }
+            if inner.budget_used >= config.session_start_total {
+                IdentifyOutcome::BudgetExhausted
+            } else {
+                inner.budget_used += 1;
+                inner.buckets.insert(bucket, now);
+                IdentifyOutcome::Accepted
+            }
+        };
+        inner.identify_log.push(IdentifyRecord {
+            at: now,
+            shard,
+            outcome,
+        });
+        drop(inner);
+        match outcome {
+            IdentifyOutcome::Accepted => {
+                self.identifies.fetch_add(1, Ordering::Relaxed);
+            }
+            IdentifyOutcome::ConcurrencyExceeded => {
+                self.violation(|v| v.identify_concurrency += 1);
+            }
+            IdentifyOutcome::BudgetExhausted => self.violation(|v| v.session_start_limit += 1),
+        }
+        outcome
+    }
+
+    /// `(remaining, reset_after)` of the session-start budget at `now`.
+    pub(crate) fn budget(&self, now: Instant) -> (u32, std::time::Duration) {
+        let inner = lock(&self.inner);
+        let reset = self.config.session_start_reset;
+        match inner.budget_since {
+            Some(since) if now.duration_since(since) < reset => (
+                self.config
+                    .session_start_total
+                    .saturating_sub(inner.budget_used),
+                reset - now.duration_since(since),
+            ),
+            _ => (self.config.session_start_total, reset),
+        }
+    }
+
+    /// Creates and stores a new session; returns it.
+    pub(crate) fn new_session(&self, shard: [u32; 2], intents: u64, conn: u64) -> SessionRef {
+        let mut inner = lock(&self.inner);
+        inner.next_session += 1;
+        let id = session_id(self.config.seed, inner.next_session);
+        let stream = self
+            .world
+            .stream(shard[0], shard[1], self.config.events_per_shard);
+        let session = Arc::new(Mutex::new(Session {
+            id: id.clone(),
+            shard,
+            intents,
+            seq: 0,
+            replay: VecDeque::new(),
+            stream,
+            conn: Some(conn),
+            detached_at: None,
+            frames_received: 0,
+            commands: 0,
+            frames_sent: 0,
+        }));
+        inner.sessions.insert(id, Arc::clone(&session));
+        session
+    }
+
+    /// Finds a resumable session (purging it if its window has passed).
+    pub(crate) fn find_session(&self, id: &str, now: Instant) -> Option<SessionRef> {
+        let mut inner = lock(&self.inner);
+        let session = Arc::clone(inner.sessions.get(id)?);
+        let expired = lock(&session)
+            .detached_at
+            .is_some_and(|t| now.duration_since(t) >= self.config.resume_window);
+        if expired {
+            inner.sessions.remove(id);
+            return None;
+        }
+        Some(session)
+    }
+
+    /// Tells a connection it lost its session to a Resume elsewhere.
+    pub(crate) fn supersede(&self, conn: u64) {
+        if let Some(c) = lock(&self.inner).conns.get(&conn) {
+            let _ = c.tx.send(Control::Superseded);
+        }
+    }
+
+    /// Ends a session: it can no longer be resumed.
+    pub(crate) fn end_session(&self, id: &str) {
+        lock(&self.inner).sessions.remove(id);
+    }
+
+    /// Counts a successful Resume.
+    pub(crate) fn count_resume(&self) {
+        self.resumes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts `n` dispatches sent at `now`.
+    pub(crate) fn count_sent(&self, n: u64, now: Instant) {
+        if n == 0 {
+            return;
+        }
+        self.events_sent.fetch_add(n, Ordering::Relaxed);
+        let mut inner = lock(&self.inner);
+        let first = inner.sending.map_or(now, |(first, _)| first);
+        inner.sending = Some((first, now));
+    }
+
+    /// Checks the "all members" limit for `guild` at `now`: `Err(retry_after)` if refused.
+    pub(crate) fn admit_members_all(
+        &self,
+        guild: u64,
+        now: Instant,
+    ) -> Result<(), std::time::Duration> {
+        const WINDOW: std::time::Duration = std::time::Duration::from_secs(30);
+        let mut inner = lock(&self.inner);
+        if let Some(last) = inner.members_all.get(&guild)
+            && now.duration_since(*last) < WINDOW
+        {
+            let retry = WINDOW - now.duration_since(*last);
+            drop(inner);
+            self.violation(|v| v.request_guild_members += 1);
+            return Err(retry);
+        }
+        inner.members_all.insert(guild, now);
+        Ok(())
+    }
+
+    /// The stats snapshot at `now`.
+    pub(crate) fn stats(&self, now: Instant) -> Stats {
+        let mut inner = lock(&self.inner);
+        let window = self.config.resume_window;
+        inner.sessions.retain(|_, s| {
+            lock(s)
+                .detached_at
+                .is_none_or(|t| now.duration_since(t) < window)
+        });
+        let events_sent = self.events_sent.load(Ordering::Relaxed);
+        let send_rate = match inner.sending {
+            Some((first, last)) if last > first => {
+                events_sent as f64 / last.duration_since(first).as_secs_f64()
+            }
+            _ => 0.0,
+        };
+        Stats {
+            sessions: inner.sessions.len() as u64,
+            identifies: self.identifies.load(Ordering::Relaxed),
+            resumes: self.resumes.load(Ordering::Relaxed),
+            events_sent,
+            send_rate,
+            violations: *lock(&self.violations),
+        }
+    }
+
+    /// The identify log so far.
+    pub(crate) fn identify_log(&self) -> Vec<IdentifyRecord> {
+        lock(&self.inner).identify_log.clone()
+    }
+
+    /// The violation counters.
+    pub(crate) fn violations(&self) -> Violations {
+        *lock(&self.violations)
+    }
+
+    /// Observation of every session.
+    pub(crate) fn sessions(&self) -> Vec<SessionInfo> {
+        lock(&self.inner)
+            .sessions
+            .values()
+            .map(|s| lock(s).info())
+            .collect()
+    }
+}
+
+/// A 32-hex-digit session id, deterministic in the seed and a counter.
+fn session_id(seed: u64, n: u64) -> String {
+    // SplitMix64 over (seed, n): distinct, stable, random-looking.
+    let mix = |mut z: u64| {
+        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    format!(
+        "{:016x}{:016x}",
+        mix(seed ^ n),
+        mix(n.wrapping_mul(31) ^ !seed)
+    )
+}
