@@ -1,3 +1,4 @@
+#![allow(clippy::print_stdout)] // a benchmark: its output is the result
 //! Startup benchmark (not a test): time until all N shards are READY through the shard
 //! manager against the in-process emulator, compared with the floor
 //! `ceil(N / max_concurrency) × window` that the identify limit imposes (GATEWAY.md §5).
