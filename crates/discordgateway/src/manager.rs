@@ -174,6 +174,10 @@ pub struct ShardManager {
     options: Options,
     /// Manager-wide metrics.
     metrics: ManagerMetrics,
+    /// Dispatches dropped as duplicates while resharding, since start.
+    duplicates: u64,
+    /// How many of the current dedup's drops are in `duplicates` already.
+    dedup_counted: u64,
 }
 
 /// Builder options kept after start.
@@ -229,6 +233,8 @@ impl ShardManager {
             next_generation: 1,
             options,
             metrics: ManagerMetrics::new(),
+            duplicates: 0,
+            dedup_counted: 0,
         };
         for session in saved.values() {
             manager.delivered.insert(session.shard, session.sequence);
@@ -417,13 +423,26 @@ impl ShardManager {
                     // The application has this dispatch (from the old set): count it as
                     // delivered for this shard's session too.
                     self.delivered.insert(shard, sequence);
-                    self.metrics.duplicates.increment(1);
                     None
                 }
                 (Verdict::Hold, _) => None,
             }
         };
+        self.count_duplicates();
         verdict.map(|out| self.deliver(out, None))
+    }
+
+    /// Adds the copies the dedup dropped since the last call to the counter and the metric.
+    fn count_duplicates(&mut self) {
+        let Some(dedup) = &self.dedup else {
+            return;
+        };
+        let new = dedup.dropped.saturating_sub(self.dedup_counted);
+        if new > 0 {
+            self.dedup_counted = dedup.dropped;
+            self.duplicates += new;
+            self.metrics.duplicates.increment(new);
+        }
     }
 
     /// The role of a set's items in the delivery.
@@ -592,8 +611,17 @@ impl ShardManager {
         let set = self.spawn_set(generation, total, 0..total, BTreeMap::new())?;
         self.next = Some(set);
         self.dedup = Some(Dedup::new(self.options.dedup_window));
+        self.dedup_counted = 0;
         self.publish();
         Ok(())
+    }
+
+    /// How many dispatches were dropped as duplicates over resharding overlaps since start
+    /// (also the [`DUPLICATES`](crate::metrics::DUPLICATES) counter): a dispatch both sets
+    /// received is delivered once and its second copy counted here.
+    #[must_use]
+    pub fn duplicates_dropped(&self) -> u64 {
+        self.duplicates
     }
 
     /// A snapshot of every shard of the current set.

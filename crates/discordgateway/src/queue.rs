@@ -295,7 +295,7 @@ impl LocalIdentifyQueue {
     async fn acquire_local(&self, shard_id: u32) -> IdentifyPermit {
         let index = usize::try_from(shard_id).unwrap_or(usize::MAX) % self.inner.buckets.len();
         let bucket = Arc::clone(&self.inner.buckets[index]);
-        let mut guard: OwnedMutexGuard<Option<Instant>> = bucket.lock_owned().await;
+        let guard: OwnedMutexGuard<Option<Instant>> = bucket.lock_owned().await;
         if let Some(next) = *guard {
             sleep_until(next).await;
         }

@@ -1,71 +1,15 @@
 //! The shard manager against the emulator over loopback, in tokio's paused time: bucket-ordered
 //! startup, restart of one shard, shutdown then resume, and resharding under a tagged workload.
 
+mod manager_common;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use discordgateway::proto::config::{Config, ConfigBuilder};
-use discordgateway::{Event, ShardEvent};
-use discordgateway::{
-    EventSet, EventType, FileSessionStore, GatewayUrl, ManagerBuilder, Notice, ShardManager, Token,
-};
-use discordgateway_emulator::workload::read_tag;
-use discordgateway_emulator::{Emulator, EmulatorConfig, EmulatorHandle, IdentifyOutcome};
-
-/// The identify window both sides use.
-const WINDOW: Duration = Duration::from_millis(500);
-
-/// Starts an emulator with `max_concurrency` and the short window.
-async fn emulator(max_concurrency: u32, guilds: u32) -> EmulatorHandle {
-    let config = EmulatorConfig {
-        max_concurrency,
-        identify_window: WINDOW,
-        guilds,
-        ..EmulatorConfig::default()
-    };
-    Emulator::start("127.0.0.1:0", config)
-        .await
-        .expect("emulator")
-}
-
-/// A core template for the emulator declaring GUILD_CREATE and MESSAGE_CREATE.
-fn core(emulator: &EmulatorHandle) -> ConfigBuilder {
-    let events = EventSet::from_slice(&[
-        EventType::from_wire("GUILD_CREATE"),
-        EventType::from_wire("MESSAGE_CREATE"),
-    ]);
-    Config::builder(Token::new("MTAx.manager.test").expect("token"))
-        .guild_events(events)
-        .default_url(GatewayUrl::parse(&emulator.url()).expect("url"))
-}
-
-/// A manager builder for `total` shards at `max_concurrency`.
-fn builder(emulator: &EmulatorHandle, total: u32, max_concurrency: u32) -> ManagerBuilder {
-    ShardManager::builder(core(emulator))
-        .total(total)
-        .identify_window(max_concurrency, WINDOW)
-        .configure_shards(|b| b.seed(11))
-        .guild_burst_quiet(Duration::from_millis(300))
-}
-
-/// Consumes events until every shard is ready; returns them. Panics on a shard failure.
-async fn until_all_ready(manager: &mut ShardManager) -> Vec<ShardEvent> {
-    let mut seen = Vec::new();
-    let wait = async {
-        while !manager.status().all_ready() {
-            match manager.next_event().await {
-                Some(Ok(ev)) => seen.push(ev),
-                Some(Err(failure)) => panic!("unexpected failure: {failure}"),
-                None => panic!("every shard ended"),
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(120), wait)
-        .await
-        .expect("all shards ready in time");
-    seen
-}
+use discordgateway::{Event, FileSessionStore, Notice, ShardEvent};
+use discordgateway_emulator::IdentifyOutcome;
+use manager_common::*;
 
 #[tokio::test(start_paused = true)]
 async fn sixteen_shards_start_bucket_by_bucket_without_violations() {
@@ -211,13 +155,7 @@ async fn resharding_four_to_eight_delivers_every_tag_exactly_once() {
             let mut tick = tokio::time::interval(Duration::from_millis(10));
             for tag in 0..TAGS {
                 tick.tick().await;
-                let guild = (tag % 16) << 22;
-                let data = serde_json::json!({
-                    "id": (tag + 1).to_string(), "guild_id": guild.to_string(),
-                    "channel_id": "1", "content": "hi", "author": {"id": "5"},
-                    "emulator_tag": tag,
-                });
-                emulator.dispatch("MESSAGE_CREATE", &data, None);
+                dispatch_tag(&emulator, tag, 16);
             }
         })
     };
@@ -226,14 +164,8 @@ async fn resharding_four_to_eight_delivers_every_tag_exactly_once() {
     let mut received = 0u64;
     let consume = async {
         while received < TAGS || !producer.is_finished() {
-            let ev = match manager.next_event().await {
-                Some(Ok(ev)) => ev,
-                Some(Err(failure)) => panic!("unexpected failure: {failure}"),
-                None => panic!("every shard ended"),
-            };
-            if let Event::Dispatch(d) = &ev.event
-                && let Some(tag) = read_tag(d.raw())
-            {
+            let ev = next_ok(&mut manager).await;
+            if let Some(tag) = tag_of(&ev) {
                 counts[tag as usize] += 1;
                 received += 1;
                 if received == 50 && !resharded {
@@ -245,9 +177,7 @@ async fn resharding_four_to_eight_delivers_every_tag_exactly_once() {
         // Let any late duplicate show itself.
         let _ = tokio::time::timeout(Duration::from_secs(5), async {
             while let Some(Ok(ev)) = manager.next_event().await {
-                if let Event::Dispatch(d) = &ev.event
-                    && let Some(tag) = read_tag(d.raw())
-                {
+                if let Some(tag) = tag_of(&ev) {
                     counts[tag as usize] += 1;
                 }
             }
@@ -266,6 +196,12 @@ async fn resharding_four_to_eight_delivers_every_tag_exactly_once() {
     assert!(
         wrong.is_empty(),
         "tags not delivered exactly once (tag, count): {wrong:?}"
+    );
+    // The overlap was real: both sets received part of the workload and the copies were
+    // dropped (the emulator routes each dispatch to every session of its guild, old and new).
+    assert!(
+        manager.duplicates_dropped() > 0,
+        "the overlap delivered duplicates to drop"
     );
     let status = manager.status();
     assert_eq!(status.total, 8, "switched to the new set");

@@ -147,6 +147,8 @@ pub(crate) struct Dedup<T> {
     held_counts: Window,
     /// The bound of every window.
     window: usize,
+    /// Copies dropped so far (second copies of a dispatch both sets received).
+    pub(crate) dropped: u64,
 }
 
 impl<T> Dedup<T> {
@@ -159,6 +161,7 @@ impl<T> Dedup<T> {
             held: VecDeque::new(),
             held_counts: Window::new(window),
             window: window.max(1),
+            dropped: 0,
         }
     }
 
@@ -174,6 +177,7 @@ impl<T> Dedup<T> {
                         .find(|(h, t)| *h == hash && t.is_some())
                     {
                         slot.1 = None;
+                        self.dropped += 1;
                     }
                 } else {
                     self.old_delivered.insert(hash);
@@ -182,6 +186,7 @@ impl<T> Dedup<T> {
             }
             Stage::Drain | Stage::Tail { .. } => {
                 if self.new_delivered.take(hash) {
+                    self.dropped += 1;
                     Verdict::Duplicate
                 } else {
                     self.old_delivered.insert(hash);
@@ -195,6 +200,7 @@ impl<T> Dedup<T> {
     pub(crate) fn new_set(&mut self, hash: u64, item: T) -> (Verdict, Option<T>) {
         if self.old_delivered.take(hash) {
             self.count_tail();
+            self.dropped += 1;
             return (Verdict::Duplicate, Some(item));
         }
         match self.stage {
