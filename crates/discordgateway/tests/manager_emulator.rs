@@ -187,16 +187,7 @@ async fn resharding_four_to_eight_delivers_every_tag_exactly_once() {
     tokio::time::timeout(Duration::from_secs(300), consume)
         .await
         .expect("workload consumed in time");
-    let wrong: Vec<(usize, u32)> = counts
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| **c != 1)
-        .map(|(t, c)| (t, *c))
-        .collect();
-    assert!(
-        wrong.is_empty(),
-        "tags not delivered exactly once (tag, count): {wrong:?}"
-    );
+    assert_each_once(&counts);
     // The overlap was real: both sets received part of the workload and the copies were
     // dropped (the emulator routes each dispatch to every session of its guild, old and new).
     assert!(

@@ -69,16 +69,7 @@ async fn shards_keep_heartbeating_while_the_consumer_stalls_and_nothing_is_lost(
     tokio::time::timeout(Duration::from_secs(60), consume)
         .await
         .expect("every dispatch delivered after the stall");
-    let wrong: Vec<(usize, u32)> = counts
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| **c != 1)
-        .map(|(t, c)| (t, *c))
-        .collect();
-    assert!(
-        wrong.is_empty(),
-        "tags not delivered exactly once: {wrong:?}"
-    );
+    assert_each_once(&counts);
 
     let stats = emulator.stats();
     assert_eq!(

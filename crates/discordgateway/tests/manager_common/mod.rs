@@ -97,3 +97,17 @@ pub fn tag_of(ev: &ShardEvent) -> Option<u64> {
         Event::Notice(_) => None,
     }
 }
+
+/// Asserts that every tag was counted exactly once.
+pub fn assert_each_once(counts: &[u32]) {
+    let wrong: Vec<(usize, u32)> = counts
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c != 1)
+        .map(|(t, c)| (t, *c))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "tags not delivered exactly once (tag, count): {wrong:?}"
+    );
+}
