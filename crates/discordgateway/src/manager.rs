@@ -14,7 +14,10 @@
 //!   queue, if the resume fails).
 //! - **Status**: [`ShardManager::status`] and [`StatusWatch`] give each shard's phase, latency
 //!   and counters, and an "all ready" computed from the current phases, so it never latches.
-//!   The same figures go to the [`metrics`](crate::metrics) facade.
+//!   The status **leads the stream**: a shard reads ready as soon as its task receives READY,
+//!   possibly before the application consumes that notice; so it needs no consumer
+//!   ([`StatusWatch::wait_all_ready`] works while nobody reads), and code that must see every
+//!   READY counts the notices. The same figures go to the [`metrics`](crate::metrics) facade.
 //! - **Sessions** (§3.6, §3.10): [`ShardManager::shutdown`] closes every shard resumably and
 //!   saves its session in the [`SessionStore`], with the sequence of the last event the
 //!   application actually received, so events still buffered are replayed by the next start.

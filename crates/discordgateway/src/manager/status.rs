@@ -3,6 +3,15 @@
 //! The aggregate is computed from the shards' current phases every time it is asked for, never
 //! counted from READY events, so it cannot latch: a shard that reconnects during startup (or
 //! at any time) is not ready until it is `Active` again, and "all ready" becomes false with it.
+//!
+//! **The status leads the stream.** A shard's status is its connection's state as its task saw
+//! it, updated the moment the task receives an event, not when the application consumes it. So
+//! a shard reads ready while its READY notice may still wait in the merged channel: after
+//! `while !status().all_ready() { next_event() }` some READY notices are still to come, and
+//! code that wants to see every READY (the `demo` progress lines) counts the notices instead.
+//! In return the status needs no consumer: [`StatusWatch::wait_all_ready`] completes while
+//! nobody reads events (each shard's task buffers its few pre-READY notices), which is what a
+//! health endpoint or a startup gate in another task wants.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -37,7 +46,8 @@ impl ShardStatus {
     }
 }
 
-/// A snapshot of every shard of the current set.
+/// A snapshot of every shard of the current set, as the shard tasks see them (ahead of the
+/// events the application has consumed; see the [manager docs](super)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ManagerStatus {
@@ -146,8 +156,9 @@ impl StatusWatch {
     /// Waits until every shard of the current set is ready at the same moment; returns the
     /// snapshot that showed it, or `None` when the manager is gone first.
     ///
-    /// Someone must be consuming the manager's events meanwhile, or the shard tasks stop
-    /// polling once their buffers are full.
+    /// Needs no concurrent consumer to get there (see the module docs: the status leads the
+    /// stream). Shards that stay unconsumed afterwards stop polling once their buffers are
+    /// full, so start consuming soon after it returns.
     pub async fn wait_all_ready(&mut self) -> Option<ManagerStatus> {
         loop {
             let status = self.status();
