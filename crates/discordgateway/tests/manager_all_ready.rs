@@ -97,21 +97,10 @@ async fn a_shard_losing_its_session_during_startup_keeps_all_ready_false() {
     assert!(!waiter.is_finished(), "wait_all_ready must not return yet");
 
     gate.add_permits(1);
-    let back = async {
-        loop {
-            if let ShardEvent {
-                event: Event::Notice(Notice::Ready { .. }),
-                shard,
-            } = next_ok(&mut manager).await
-                && shard.number() == 0
-            {
-                return;
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(60), back)
-        .await
-        .expect("shard 0 identifies again");
+    until_notice(&mut manager, |shard, n| {
+        shard == 0 && matches!(n, Notice::Ready { .. })
+    })
+    .await;
     let seen = waiter.await.expect("waiter").expect("manager alive");
     assert!(seen.all_ready(), "{seen:?}");
     assert_eq!(seen.shards[0].stats.identifies, 2, "{seen:?}");

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use discordgateway::{Event, FileSessionStore, Notice, ShardEvent};
+use discordgateway::{FileSessionStore, Notice};
 use discordgateway_emulator::IdentifyOutcome;
 use manager_common::*;
 
@@ -68,21 +68,7 @@ async fn restarting_one_shard_resumes_it_and_leaves_the_others() {
     let before = emulator.stats();
 
     manager.restart(2).expect("restart shard 2");
-    let resumed = async {
-        loop {
-            match manager.next_event().await {
-                Some(Ok(ShardEvent {
-                    shard,
-                    event: Event::Notice(Notice::Resumed { .. }),
-                })) => return shard.number(),
-                Some(_) => {}
-                None => panic!("manager ended"),
-            }
-        }
-    };
-    let shard = tokio::time::timeout(Duration::from_secs(60), resumed)
-        .await
-        .expect("a RESUMED in time");
+    let shard = until_notice(&mut manager, |_, n| matches!(n, Notice::Resumed { .. })).await;
     assert_eq!(shard, 2, "the restarted shard resumed");
     let after = emulator.stats();
     assert_eq!(after.identifies, before.identifies, "no new identify");

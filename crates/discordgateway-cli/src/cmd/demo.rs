@@ -121,18 +121,22 @@ async fn startup(manager: &mut ShardManager, tally: &mut Tally, shards: u32) -> 
         .progress_chars("█▉▊▋▌▍▎▏ "),
     );
     bar.enable_steady_tick(Duration::from_millis(100));
-    while !manager.status().all_ready() {
+    // The status leads the stream (a shard reads ready before its READY notice is consumed),
+    // so wait for both: every shard ready now, and every READY notice shown.
+    let mut identified = std::collections::BTreeSet::new();
+    while !(identified.len() == shards as usize && manager.status().all_ready()) {
         match manager.next_event().await {
             Some(Ok(ev)) => {
                 if let Event::Notice(Notice::Ready { .. }) = ev.event {
                     say(&bar, format!("  ✓ shard {} identified", ev.shard));
+                    identified.insert(ev.shard.number());
                 }
                 tally.count(&ev);
             }
             Some(Err(failure)) => say(&bar, format!("  ✗ {failure}")),
             None => anyhow::bail!("every shard stopped before becoming ready"),
         }
-        bar.set_position(manager.status().ready() as u64);
+        bar.set_position(identified.len() as u64);
     }
     bar.finish_with_message("done");
     Ok(())

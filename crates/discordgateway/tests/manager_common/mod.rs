@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use discordgateway::proto::config::{Config, ConfigBuilder};
 use discordgateway::{
-    Event, EventSet, EventType, GatewayUrl, ManagerBuilder, ShardEvent, ShardManager, Token,
+    Event, EventSet, EventType, GatewayUrl, ManagerBuilder, Notice, ShardEvent, ShardManager, Token,
 };
 use discordgateway_emulator::workload::read_tag;
 use discordgateway_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
@@ -110,4 +110,24 @@ pub fn assert_each_once(counts: &[u32]) {
         wrong.is_empty(),
         "tags not delivered exactly once (tag, count): {wrong:?}"
     );
+}
+
+/// Consumes events until a notice matching `wanted` arrives (within 60 s); returns its shard.
+pub async fn until_notice(
+    manager: &mut ShardManager,
+    wanted: impl Fn(u32, &Notice) -> bool,
+) -> u32 {
+    let wait = async {
+        loop {
+            let ev = next_ok(manager).await;
+            if let Event::Notice(notice) = &ev.event
+                && wanted(ev.shard.number(), notice)
+            {
+                return ev.shard.number();
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), wait)
+        .await
+        .expect("the notice arrived in time")
 }
