@@ -8,7 +8,7 @@
 //!
 //! | name | kind | what |
 //! | --- | --- | --- |
-//! | [`EVENTS`] | counter | dispatches delivered to the merged stream |
+//! | [`EVENTS`] | counter | dispatches the shard received (before resharding deduplication) |
 //! | [`RECONNECTS`] | counter | connections lost and re-opened |
 //! | [`IDENTIFIES`] | counter | READYs (new sessions) |
 //! | [`RESUMES`] | counter | RESUMEDs (sessions continued) |
@@ -40,7 +40,10 @@ use crate::proto::shard::ShardId;
 
 pub use prometheus::{LATENCY_BUCKETS, PrometheusRecorder};
 
-/// Counter: dispatches delivered to the manager's merged stream.
+/// Counter: dispatches a shard received, counted by its task as it hands them toward the
+/// merged stream, so before resharding deduplication: during an overlap both sets count their
+/// copy, and [`DUPLICATES`] counts the copies dropped. The application receives the sum over
+/// both sets minus the duplicates.
 pub const EVENTS: &str = "discordgateway_events_total";
 /// Counter: connections lost and re-opened.
 pub const RECONNECTS: &str = "discordgateway_reconnects_total";
@@ -63,7 +66,10 @@ pub const DUPLICATES: &str = "discordgateway_duplicates_dropped_total";
 /// recorder. Call it once after installing a recorder; recording works without it.
 pub fn describe() {
     use ::metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
-    describe_counter!(EVENTS, "Dispatches delivered to the merged event stream.");
+    describe_counter!(
+        EVENTS,
+        "Dispatches received by the shard (before resharding deduplication)."
+    );
     describe_counter!(RECONNECTS, "Gateway connections lost and re-opened.");
     describe_counter!(IDENTIFIES, "Sessions started by Identify (READY received).");
     describe_counter!(RESUMES, "Sessions continued by Resume (RESUMED received).");
@@ -187,7 +193,7 @@ mod tests {
         });
         let text = recorder.render();
         for line in [
-            "# HELP discordgateway_events_total Dispatches delivered to the merged event stream.",
+            "# HELP discordgateway_events_total Dispatches received by the shard (before resharding deduplication).",
             "# TYPE discordgateway_events_total counter",
             "discordgateway_events_total{shard=\"3\",total=\"16\"} 2",
             "discordgateway_reconnects_total{shard=\"3\",total=\"16\"} 1",
