@@ -223,11 +223,12 @@ fn summary(
 ) {
     let secs = streamed.as_secs_f64().max(0.001);
     eprintln!("\nsummary");
+    let rounds = status.shards.len().div_ceil(MAX_CONCURRENCY as usize);
     eprintln!(
-        "  {} shards ready after {:.1} s (floor: {} identify rounds)",
+        "  {} shards ready after {:.1} s (floor: {rounds} identify round{})",
         status.shards.len(),
         ready_after.as_secs_f64(),
-        status.shards.len().div_ceil(MAX_CONCURRENCY as usize)
+        if rounds == 1 { "" } else { "s" }
     );
     eprintln!(
         "  {} events in {:.1} s ({:.0} events/s)",
