@@ -6,6 +6,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod emu;
+
 use std::sync::{Arc, Mutex};
 
 use discordgateway::proto::config::Config;
