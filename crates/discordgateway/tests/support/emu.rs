@@ -14,7 +14,7 @@ use discordgateway::{
     Dispatch, Event, EventSet, EventType, GatewayUrl, Intents, Notice, Shard, ShardConfig,
     ShardError, Token,
 };
-use discordgateway_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
+use discordgateway_emulator::{Emulator, EmulatorConfig, EmulatorHandle, Fault, IdentifyOutcome};
 
 use super::TOKEN;
 
@@ -208,4 +208,116 @@ pub async fn until_error(shard: &mut Shard, seen: &mut Seen) -> ShardError {
 /// Whether `n` is a disconnect with `cause`.
 pub fn is_disconnect(n: &Notice, cause: &DisconnectCause) -> bool {
     matches!(n, Notice::Disconnected(d) if &d.cause == cause)
+}
+
+/// Generated events per session in the fault tests.
+pub const STREAM: u64 = 3000;
+/// Dispatches per session in the fault tests: one GUILD_CREATE per guild, then the stream.
+pub const PER_SESSION: usize = 4 + STREAM as usize;
+/// Dispatches delivered before the fault is injected.
+pub const FAULT_AFTER: usize = 300;
+
+/// Pace of the stream in the fault tests (paused time makes it instant in real time). Paced,
+/// the emulator is still generating when the fault hits; at full speed the whole stream would
+/// already sit in the socket buffers and the fault would come after the last dispatch.
+pub const STREAM_RATE: f64 = 1000.0;
+
+/// Starts a paced streaming emulator and a shard, lets `FAULT_AFTER` dispatches through,
+/// then injects `fault` while the emulator is still generating the rest.
+pub async fn fault_mid_stream(fault: Fault, knobs: &Knobs) -> (EmulatorHandle, Shard, Seen) {
+    let emu = start(EmulatorConfig {
+        events_per_shard: STREAM,
+        events_per_second: Some(STREAM_RATE),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let mut shard = Shard::new(shard_config(&emu, knobs));
+    let mut seen = Seen::default();
+    until_dispatches(&mut shard, &mut seen, FAULT_AFTER).await;
+    assert_eq!(
+        emu.inject_fault(0, fault),
+        1,
+        "one live connection got the fault"
+    );
+    (emu, shard, seen)
+}
+
+/// Runs the shard to the end of the stream and asserts it resumed once, with every dispatch
+/// delivered exactly once, after a disconnect with `cause`.
+pub async fn assert_resumed(
+    case: &str,
+    emu: &EmulatorHandle,
+    shard: &mut Shard,
+    seen: &mut Seen,
+    cause: &DisconnectCause,
+) {
+    until_dispatches(shard, seen, PER_SESSION).await;
+    seen.assert_exactly_once(PER_SESSION, case);
+    let disconnects = seen.disconnects();
+    assert_eq!(disconnects.len(), 1, "{case}: one disconnect");
+    assert_eq!(&disconnects[0].cause, cause, "{case}: cause");
+    assert!(disconnects[0].can_resume, "{case}: resumable");
+    assert_eq!(
+        seen.count(|n| matches!(n, Notice::Resumed { .. })),
+        1,
+        "{case}: one RESUMED"
+    );
+    assert_eq!(
+        (emu.stats().identifies, emu.stats().resumes),
+        (1, 1),
+        "{case}: emulator"
+    );
+    let stats = shard.stats();
+    assert_eq!(
+        (stats.identifies, stats.resumes, stats.reconnects),
+        (1, 1, 1),
+        "{case}: shard"
+    );
+    let session = shard.session().expect("session");
+    assert_eq!(session.sequence, emu.sessions()[0].seq, "{case}: caught up");
+}
+
+/// Runs the shard until the second session delivered its whole stream and asserts that the
+/// old session was given up for a fresh Identify (no Resume), admitted by the emulator.
+pub async fn assert_new_session(
+    case: &str,
+    emu: &EmulatorHandle,
+    shard: &mut Shard,
+    seen: &mut Seen,
+) {
+    until_notice(shard, seen, |n| matches!(n, Notice::Ready { .. })).await;
+    let before = seen.dispatches.len();
+    until_dispatches(shard, seen, before + PER_SESSION).await;
+    let fresh: Vec<u64> = seen.dispatches[before..]
+        .iter()
+        .map(Dispatch::sequence)
+        .collect();
+    assert_eq!(
+        fresh,
+        (2..=PER_SESSION as u64 + 1).collect::<Vec<_>>(),
+        "{case}: the new session's dispatches, once each, after its READY (seq 1)"
+    );
+    assert_eq!(
+        seen.count(|n| matches!(n, Notice::Resumed { .. })),
+        0,
+        "{case}: no resume"
+    );
+    let log = emu.identify_log();
+    assert_eq!(log.len(), 2, "{case}: two identifies");
+    assert!(
+        log.iter().all(|r| r.outcome == IdentifyOutcome::Accepted),
+        "{case}: the identify queue spaced them as the emulator requires: {log:?}"
+    );
+    assert_eq!(
+        (shard.stats().identifies, shard.stats().resumes),
+        (2, 0),
+        "{case}: shard"
+    );
+    let sessions = emu.sessions();
+    assert_eq!(sessions.len(), 1, "{case}: the old session is gone");
+    assert_eq!(
+        shard.session().map(|s| s.id),
+        Some(sessions[0].session_id.clone()),
+        "{case}: the shard holds the new session"
+    );
 }
