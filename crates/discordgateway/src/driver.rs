@@ -28,7 +28,7 @@ use discordgateway_proto::config::ReconnectPolicy;
 use discordgateway_proto::event::{Event, Notice, StopReason};
 use discordgateway_proto::state::{CloseFrame, Frame, GatewayState, Phase, Transmit};
 use discordgateway_proto::timer::Timer;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, Sleep};
 use tracing::{Span, debug, info, warn};
 
@@ -81,6 +81,8 @@ pub(crate) struct Driver {
     last_phase: Phase,
     /// Commands from [`ShardSender`](crate::ShardSender)s.
     commands: mpsc::Receiver<Request>,
+    /// Tells senders the shard is stopped, so they stop waiting for an answer.
+    stop_signal: watch::Sender<bool>,
     /// Counters.
     stats: ShardStats,
     /// Sum and count of latency samples.
@@ -109,6 +111,7 @@ impl Driver {
         config: ShardConfig,
         state: GatewayState,
         commands: mpsc::Receiver<Request>,
+        stop_signal: watch::Sender<bool>,
         span: Span,
     ) -> Self {
         Self {
@@ -128,6 +131,7 @@ impl Driver {
             sleep: Box::pin(tokio::time::sleep_until(Instant::now())),
             handshake: None,
             commands,
+            stop_signal,
             stats: ShardStats::default(),
             latency_sum: (Duration::ZERO, 0),
             stopped: None,
@@ -173,13 +177,21 @@ impl Driver {
         &mut self,
         f: impl FnOnce(&mut GatewayState, std::time::Instant) -> T,
     ) -> T {
-        self.stopped = None;
+        if self.stopped.take().is_some() {
+            // Commands queued while stopped were already answered `ShardGone`.
+            self.reject_commands();
+            self.stop_signal.send_replace(false);
+        }
         f(&mut self.state, now())
     }
 
     /// Closes through the core and writes the close frame (bounded by the connect timeout).
     pub(crate) async fn close(&mut self, close: ClientClose) {
         self.state.close(now(), close);
+        if self.state.phase() == Phase::Stopped {
+            self.stop_signal.send_replace(true);
+            self.reject_commands();
+        }
         self.do_transmits();
         let flush = std::future::poll_fn(|cx| match &mut self.closing {
             Some(conn) => conn.poll_flush_out(cx).map(|_| ()),
@@ -287,6 +299,7 @@ impl Driver {
                 };
                 warn!(error = %kind, "shard stopped");
                 self.stopped = Some(kind.clone());
+                self.stop_signal.send_replace(true);
                 self.reject_commands();
                 return Some(Err(ShardError::new(kind)));
             }

@@ -16,7 +16,7 @@ use discordgateway_proto::close_code::ClientClose;
 use discordgateway_proto::event::Event;
 use discordgateway_proto::payload::{Command, Outgoing};
 use discordgateway_proto::state::{GatewayState, Phase, ResumeError, Session};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tracing::{info_span, warn};
 
@@ -75,6 +75,9 @@ pub struct ShardSender {
     tx: mpsc::Sender<Request>,
     /// Its capacity, for the error message.
     capacity: usize,
+    /// `true` while the shard is stopped (fatal close, final close): nobody drains the
+    /// channel then, so a send must not wait for an answer.
+    stopped: watch::Receiver<bool>,
 }
 
 impl ShardSender {
@@ -89,12 +92,17 @@ impl ShardSender {
     /// [`SendErrorKind::Invalid`] at once for a command that breaks a gateway rule (the
     /// source names it); [`SendErrorKind::QueueFull`] when the channel holds
     /// `command_queue_capacity` commands; [`SendErrorKind::ShardGone`] when the shard was
-    /// dropped or stopped.
+    /// dropped or stopped (also for a command that was waiting when it stopped).
     pub async fn send(&self, command: impl Into<Command>) -> Result<(), SendError> {
         let command = command.into();
         command
             .validate()
             .map_err(|e| SendError::with_source(SendErrorKind::Invalid, e))?;
+        let gone = || SendError::new(SendErrorKind::ShardGone);
+        let mut stopped = self.stopped.clone();
+        if *stopped.borrow_and_update() {
+            return Err(gone());
+        }
         let (reply, answer) = oneshot::channel();
         self.tx
             .try_send(Request { command, reply })
@@ -104,9 +112,11 @@ impl ShardSender {
                 }),
                 mpsc::error::TrySendError::Closed(_) => SendError::new(SendErrorKind::ShardGone),
             })?;
-        answer
-            .await
-            .unwrap_or_else(|_| Err(SendError::new(SendErrorKind::ShardGone)))
+        tokio::select! {
+            answer = answer => answer.unwrap_or_else(|_| Err(gone())),
+            // The shard stopped while the command waited: it will not be sent.
+            _ = stopped.wait_for(|stopped| *stopped) => Err(gone()),
+        }
     }
 }
 
@@ -169,12 +179,14 @@ impl Shard {
         let shard = state.shard();
         let span = info_span!("shard", id = shard.number(), total = shard.total());
         let (tx, rx) = mpsc::channel(config.command_queue_capacity);
+        let (stop_tx, stopped) = watch::channel(false);
         let sender = ShardSender {
             tx,
             capacity: config.command_queue_capacity,
+            stopped,
         };
         Self {
-            driver: Driver::new(config, state, rx, span),
+            driver: Driver::new(config, state, rx, stop_tx, span),
             sender,
             last_return: None,
         }
