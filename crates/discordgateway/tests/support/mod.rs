@@ -7,6 +7,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod emu;
+pub mod proxy;
 
 use std::sync::{Arc, Mutex};
 
