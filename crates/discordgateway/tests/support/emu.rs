@@ -5,14 +5,15 @@
 //! while a frame is in flight on loopback; tests that are not about heartbeats therefore keep
 //! the emulator's default 41.25 s interval, so an auto-advance never reaches a heartbeat.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use discordgateway::proto::Compression;
 use discordgateway::proto::config::{Config, ReconnectPolicy};
 use discordgateway::proto::event::{Disconnect, DisconnectCause};
 use discordgateway::{
-    Dispatch, Event, EventSet, EventType, GatewayUrl, Intents, Notice, Shard, ShardConfig,
-    ShardError, Token,
+    Dispatch, Event, EventSet, EventType, GatewayUrl, IdentifyQueue, Intents, Notice, Shard,
+    ShardConfig, ShardError, Token,
 };
 use discordgateway_emulator::{Emulator, EmulatorConfig, EmulatorHandle, Fault, IdentifyOutcome};
 
@@ -55,6 +56,8 @@ pub struct Knobs {
     pub reconnect: ReconnectPolicy,
     /// The token sent.
     pub token: &'static str,
+    /// An identify queue to share between shards (default: each shard its own).
+    pub queue: Option<Arc<dyn IdentifyQueue>>,
 }
 
 impl Default for Knobs {
@@ -65,6 +68,7 @@ impl Default for Knobs {
             compression: Compression::None,
             reconnect: ReconnectPolicy::default(),
             token: TOKEN,
+            queue: None,
         }
     }
 }
@@ -88,11 +92,15 @@ pub fn core_config(emu: &EmulatorHandle, knobs: &Knobs) -> Config {
 
 /// The shard config for `emu` with `knobs` (seeded; short connect timeout).
 pub fn shard_config(emu: &EmulatorHandle, knobs: &Knobs) -> ShardConfig {
-    ShardConfig::builder(core_config(emu, knobs))
+    let builder = ShardConfig::builder(core_config(emu, knobs))
         .seed(11)
-        .connect_timeout(Duration::from_secs(5))
-        .build()
-        .expect("shard config")
+        .connect_timeout(Duration::from_secs(5));
+    match &knobs.queue {
+        Some(queue) => builder.identify_queue(Arc::clone(queue)),
+        None => builder,
+    }
+    .build()
+    .expect("shard config")
 }
 
 /// A shard of `emu` with the default knobs.
@@ -222,9 +230,9 @@ pub const FAULT_AFTER: usize = 300;
 /// already sit in the socket buffers and the fault would come after the last dispatch.
 pub const STREAM_RATE: f64 = 1000.0;
 
-/// Starts a paced streaming emulator and a shard, lets `FAULT_AFTER` dispatches through,
-/// then injects `fault` while the emulator is still generating the rest.
-pub async fn fault_mid_stream(fault: Fault, knobs: &Knobs) -> (EmulatorHandle, Shard, Seen) {
+/// Starts a paced streaming emulator and a shard, and lets `FAULT_AFTER` dispatches through
+/// while the emulator is still generating the rest.
+pub async fn mid_stream(knobs: &Knobs) -> (EmulatorHandle, Shard, Seen) {
     let emu = start(EmulatorConfig {
         events_per_shard: STREAM,
         events_per_second: Some(STREAM_RATE),
@@ -234,6 +242,12 @@ pub async fn fault_mid_stream(fault: Fault, knobs: &Knobs) -> (EmulatorHandle, S
     let mut shard = Shard::new(shard_config(&emu, knobs));
     let mut seen = Seen::default();
     until_dispatches(&mut shard, &mut seen, FAULT_AFTER).await;
+    (emu, shard, seen)
+}
+
+/// [`mid_stream`], then injects `fault`.
+pub async fn fault_mid_stream(fault: Fault, knobs: &Knobs) -> (EmulatorHandle, Shard, Seen) {
+    let (emu, shard, seen) = mid_stream(knobs).await;
     assert_eq!(
         emu.inject_fault(0, fault),
         1,
