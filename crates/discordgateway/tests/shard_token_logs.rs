@@ -13,13 +13,7 @@ use support::{Capture, TOKEN};
 
 #[tokio::test(start_paused = true)]
 async fn the_token_never_appears_in_trace_output() {
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(capture.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = Capture::install();
 
     let (emu, mut shard, mut seen) = emu::fault_mid_stream(Fault::Drop, &Knobs::default()).await;
     emu::assert_resumed(
