@@ -1,7 +1,7 @@
 //! The `discordgateway` command line.
 //!
-//! Subcommands live in `cmd/`, one file each. Only `emulate` exists so far; `demo`,
-//! `listen`, `bench` and `chaos` (DESIGN.md) are added as they are built.
+//! Subcommands live in `cmd/`, one file each. `demo`, `emulate` and `listen` exist;
+//! `bench` and `chaos` (DESIGN.md) are added as they are built.
 
 mod cmd;
 
@@ -19,8 +19,12 @@ struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Try it now: a fake gateway and a shard manager in this process, no token, no network.
+    Demo(cmd::demo::Args),
     /// Run a fake Discord gateway; the first stdout line is its ws:// URL.
     Emulate(cmd::emulate::Args),
+    /// Connect a bot (token from DISCORD_TOKEN) and print one JSON line per event.
+    Listen(cmd::listen::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -29,6 +33,8 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     match cli.command {
+        Command::Demo(args) => runtime.block_on(cmd::demo::run(args)),
         Command::Emulate(args) => runtime.block_on(cmd::emulate::run(args)),
+        Command::Listen(args) => runtime.block_on(cmd::listen::run(args)),
     }
 }

@@ -1,3 +1,5 @@
 //! One module per subcommand.
 
+pub(crate) mod demo;
 pub(crate) mod emulate;
+pub(crate) mod listen;
