@@ -15,6 +15,7 @@ use discordgateway::{
     Dispatch, Event, EventSet, EventType, GatewayUrl, IdentifyQueue, Intents, Notice, Shard,
     ShardConfig, ShardError, Token,
 };
+use discordgateway_emulator::workload::read_tag;
 use discordgateway_emulator::{Emulator, EmulatorConfig, EmulatorHandle, Fault, IdentifyOutcome};
 
 use super::TOKEN;
@@ -161,6 +162,17 @@ impl Seen {
             "{case}: no gap"
         );
         assert_eq!(seqs.len(), want, "{case}: every dispatch once");
+        // Generated dispatches carry `emulator_tag` once the seeded workload drives the
+        // server; each tag must then arrive exactly once too.
+        let mut tags: Vec<u64> = self
+            .dispatches
+            .iter()
+            .filter_map(|d| read_tag(d.raw()))
+            .collect();
+        let tagged = tags.len();
+        tags.sort_unstable();
+        tags.dedup();
+        assert_eq!(tags.len(), tagged, "{case}: no tag delivered twice");
     }
 }
 
