@@ -123,6 +123,25 @@ impl ShardSender {
 /// One gateway session: connect, identify or resume, heartbeat and reconnect, all inside
 /// [`next_event`](Self::next_event).
 ///
+/// **Heartbeats need polling.** A shard spawns nothing: its socket is read, its heartbeats
+/// sent and its reconnects made only while a `next_event` future is being polled. Poll it in
+/// a loop from its own task and keep the work between calls short (hand long work to another
+/// task). Leaving more than half a heartbeat interval between calls logs a `warn!`; leaving
+/// much longer lets Discord close the connection as a zombie (it then resumes).
+///
+/// **Cancel safety.** `next_event` is cancel-safe: every piece of in-progress work (a connect
+/// attempt, a half-read message, a queued outgoing frame, an identify-queue request) lives
+/// in the `Shard`, not in the future. Racing it in `tokio::select!` or under
+/// `tokio::time::timeout` and dropping it loses no event and sends nothing twice.
+///
+/// **Share the identify queue.** Each shard asks its [`IdentifyQueue`](crate::IdentifyQueue)
+/// before every Identify. The default queue is private to the shard, which is right for a
+/// bot with one shard and one process. With several shards, build one
+/// [`LocalIdentifyQueue`](crate::LocalIdentifyQueue) from `/gateway/bot`
+/// ([`fetch_gateway_info`](crate::fetch_gateway_info)) and pass the same `Arc` to every
+/// shard with [`ShardConfigBuilder::identify_queue`](crate::ShardConfigBuilder::identify_queue);
+/// separate queues identify too fast and Discord answers with Invalid Session.
+///
 /// # Examples
 ///
 /// ```no_run
