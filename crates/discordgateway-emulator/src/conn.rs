@@ -38,6 +38,7 @@ use crate::{
     http::Rewind,
     state::{Control, Replayed, SessionRef, Shared, lock},
     wire::{self, Name, Outbound, close, intents, op},
+    workload::{GuildCreateOptions, Rate},
 };
 
 /// The WebSocket stream type of a connection.
@@ -119,6 +120,9 @@ struct Identify {
     /// `[shard_id, num_shards]`.
     #[serde(default)]
     shard: Option<[u32; 2]>,
+    /// Member count above which a guild is "large" (50–250, default 50).
+    #[serde(default)]
+    large_threshold: Option<u32>,
 }
 
 /// Op 6's `d`.
@@ -179,6 +183,8 @@ struct Conn {
     rx: mpsc::UnboundedReceiver<Control>,
     /// Transport compression.
     transport: Transport,
+    /// The API version from the query (`v`, 9 or 10; 10 when missing), echoed in READY.
+    version: u8,
     /// Arena the outgoing payloads are cut from.
     out: BytesMut,
     /// Scratch for a frame before compression.
@@ -215,6 +221,7 @@ impl Conn {
             id,
             rx,
             transport: Transport::Plain,
+            version: 10,
             out: BytesMut::with_capacity(256 * 1024),
             frame: Vec::with_capacity(4096),
             zout: Vec::with_capacity(4096),
@@ -245,7 +252,8 @@ impl Conn {
     /// Validates the query parameters and greets the client.
     async fn open(&mut self, params: &Params, pending: Option<Fault>) -> Step {
         match params.v.as_deref() {
-            None | Some("9" | "10") => {}
+            None | Some("10") => self.version = 10,
+            Some("9") => self.version = 9,
             Some(_) => {
                 return Err(Exit::Close(
                     close::INVALID_API_VERSION,
@@ -296,7 +304,7 @@ impl Conn {
         let now = Instant::now();
         let reading = self.half_open_until.is_none_or(|t| t <= now);
         let paced = self.next_send(now);
-        let max_rate = paced == Some(now) && self.shared.config.events_per_second.is_none();
+        let max_rate = paced == Some(now) && self.rate() == Rate::Max;
         tokio::select! {
             biased;
             msg = self.ws.next(), if reading => match msg {
@@ -330,16 +338,17 @@ impl Conn {
         Err(Exit::Close(close::UNKNOWN_ERROR, "heartbeat timed out"))
     }
 
+    /// The workload's pace.
+    fn rate(&self) -> Rate {
+        self.shared.config.workload.rate
+    }
+
     /// When the next generated dispatch is due, if the stream is running.
     fn next_send(&self, now: Instant) -> Option<Instant> {
         let pace = self.pace?;
-        match self.shared.config.events_per_second {
+        match self.rate().due_at(pace.sent) {
             None => Some(now),
-            Some(rate) if rate > 0.0 => {
-                let due = pace.start + Duration::from_secs_f64(pace.sent as f64 / rate);
-                Some(due.max(now))
-            }
-            Some(_) => None,
+            Some(after) => Some((pace.start + after).max(now)),
         }
     }
 
@@ -454,14 +463,8 @@ impl Conn {
         if shard[1] == 0 || shard[0] >= shard[1] {
             return Err(Exit::Close(close::INVALID_SHARD, "invalid shard"));
         }
-        let guilds: Vec<(u64, Bytes)> = self
-            .shared
-            .world
-            .guilds_for_shard(shard[0], shard[1])
-            .into_iter()
-            .map(|g| (g.id, g.create_data.clone()))
-            .collect();
-        if guilds.len() > 2500 {
+        let world = Arc::clone(&self.shared.world);
+        if world.guilds_for_shard(shard[0], shard[1]).count() > 2500 {
             return Err(Exit::Close(
                 close::SHARDING_REQUIRED,
                 "sharding required: over 2500 guilds on this shard",
@@ -473,23 +476,30 @@ impl Conn {
         }
         let session = self.shared.new_session(shard, id.intents, self.id);
         self.shared.set_conn_shard(self.id, shard);
-        let ids: Vec<u64> = guilds.iter().map(|(id, _)| *id).collect();
         let session_id = lock(&session).id.clone();
-        let ready =
-            self.shared
-                .world
-                .ready_data(&session_id, &self.shared.ws_url(), id.shard, &ids);
+        let guilds = || world.guilds_for_shard(shard[0], shard[1]);
+        let ready = world.ready_data(
+            self.version,
+            &session_id,
+            &self.shared.ws_url(),
+            id.shard,
+            guilds().map(crate::workload::Guild::id),
+        );
+        let opts = GuildCreateOptions::new(
+            id.intents & intents::GUILD_PRESENCES != 0,
+            id.large_threshold.unwrap_or(50).clamp(50, 250),
+        );
         self.session = Some(Arc::clone(&session));
         {
             let mut s = lock(&session);
             self.encode_dispatch(&mut s, &Outbound::reply("READY", Bytes::from(ready)))?;
-            for (gid, data) in guilds {
+            for guild in guilds() {
                 let ev = Outbound {
                     name: Name::Static("GUILD_CREATE"),
-                    guild_id: Some(gid),
+                    guild_id: Some(guild.id()),
                     is_dm: false,
                     ungated: false,
-                    data,
+                    data: world.guild_create_data(guild, opts),
                     data_without_content: None,
                 };
                 self.encode_dispatch(&mut s, &ev)?;
@@ -683,13 +693,10 @@ impl Conn {
             return Ok(());
         };
         let now = Instant::now();
-        let budget = match self.shared.config.events_per_second {
-            None => BATCH,
-            Some(rate) => {
-                let due = (now.duration_since(pace.start).as_secs_f64() * rate) as u64;
-                (due.saturating_sub(pace.sent) as usize).clamp(1, BATCH)
-            }
-        };
+        let allowed = self.rate().allowed_by(now.duration_since(pace.start));
+        let budget = usize::try_from(allowed.saturating_sub(pace.sent))
+            .unwrap_or(BATCH)
+            .clamp(1, BATCH);
         {
             let mut s = lock(&session);
             for _ in 0..budget {
@@ -698,7 +705,7 @@ impl Conn {
                     break;
                 };
                 pace.sent += 1;
-                self.encode_dispatch(&mut s, &ev)?;
+                self.encode_dispatch(&mut s, &Outbound::from(ev))?;
             }
         }
         if self.pace.is_some() {

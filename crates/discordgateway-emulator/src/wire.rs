@@ -175,6 +175,21 @@ impl Outbound {
     }
 }
 
+impl From<crate::workload::WorkloadEvent> for Outbound {
+    /// A generated dispatch: moves its payloads, allocates nothing. Generated events are never
+    /// about the bot itself (the stream never picks the bot as the member), so none is ungated.
+    fn from(ev: crate::workload::WorkloadEvent) -> Self {
+        Self {
+            name: Name::Static(ev.name),
+            guild_id: ev.guild_id,
+            is_dm: ev.is_dm,
+            ungated: false,
+            data: ev.data,
+            data_without_content: ev.data_without_content,
+        }
+    }
+}
+
 /// Appends `{"op":0,"t":NAME,"s":SEQ,"d":DATA}` to `out`.
 pub(crate) fn write_dispatch(out: &mut impl BufMut, seq: u64, name: &str, data: &[u8]) {
     out.put_slice(b"{\"op\":0,\"t\":\"");

@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use discordgateway_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
+use discordgateway_emulator::{
+    Emulator, EmulatorConfig, EmulatorHandle,
+    workload::{WorkloadConfig, World},
+};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::{
@@ -20,6 +23,24 @@ pub fn quiet() -> EmulatorConfig {
         identify_window: Duration::ZERO,
         ..EmulatorConfig::default()
     }
+}
+
+/// [`quiet`] with `guilds` guilds of `members` members each (the bot included), none large.
+pub fn sized(guilds: u32, members: u32) -> EmulatorConfig {
+    let base = quiet();
+    EmulatorConfig {
+        workload: WorkloadConfig {
+            guilds,
+            small_members: [members, members],
+            ..base.workload.clone()
+        },
+        ..base
+    }
+}
+
+/// The world an emulator with `config` serves (generation is deterministic).
+pub fn world(config: &EmulatorConfig) -> World {
+    World::generate(&config.workload).unwrap()
 }
 
 /// Starts an emulator on a free port.
