@@ -7,7 +7,10 @@
 
 use std::time::Duration;
 
-use crate::workload::{Rate, WorkloadConfig};
+use crate::{
+    scenario::Scenario,
+    workload::{Rate, WorkloadConfig},
+};
 
 /// Configuration for [`crate::Emulator::start`].
 ///
@@ -47,6 +50,12 @@ pub struct EmulatorConfig {
     /// fast: 4 guilds of 10–200 members, none large, no generated events (an idle gateway),
     /// rate [`Rate::Max`].
     pub workload: WorkloadConfig,
+    /// Scripted dispatches and faults at times (see [`crate::scenario`]). Each step targets
+    /// the shard [`crate::scenario::ScenarioStep::target_shard`] names with `shards` as the
+    /// total; steps for a shard `>= shards` are skipped with a warning. Each shard's clock
+    /// starts when its first session is established (READY), so `at_ms` counts from there.
+    /// Default: empty.
+    pub scenario: Scenario,
     /// Identify requests allowed per bucket (`shard_id % max_concurrency`) per
     /// [`identify_window`](Self::identify_window). Default 1 (GATEWAY.md §5).
     pub max_concurrency: u32,
@@ -83,6 +92,7 @@ impl Default for EmulatorConfig {
                 rate: Rate::Max,
                 ..WorkloadConfig::default()
             },
+            scenario: Scenario::default(),
             max_concurrency: 1,
             identify_window: Duration::from_secs(5),
             session_start_total: 1000,

@@ -505,6 +505,7 @@ impl Conn {
                 self.encode_dispatch(&mut s, &ev)?;
             }
         }
+        self.shared.mark_started(shard[0]);
         self.pace = Some(Pace {
             start: now,
             sent: 0,

@@ -32,6 +32,7 @@ mod conn;
 pub mod faults;
 mod http;
 mod inject;
+mod runner;
 pub mod scenario;
 mod state;
 mod wire;
@@ -99,6 +100,7 @@ impl Emulator {
         let shared =
             Arc::new(Shared::new(config, local).map_err(|source| StartError::Workload { source })?);
         let (stop_tx, mut stop_rx) = watch::channel(false);
+        runner::spawn(&shared, &stop_rx);
         let accept_shared = Arc::clone(&shared);
         tokio::spawn(async move {
             loop {

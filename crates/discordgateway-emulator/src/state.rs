@@ -7,7 +7,7 @@
 //! and a Resume on another connection can take it over.
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::{BTreeSet, HashMap, VecDeque},
     net::SocketAddr,
     sync::{
         Arc, Mutex, MutexGuard,
@@ -17,7 +17,10 @@ use std::{
 
 use bytes::Bytes;
 use serde::Serialize;
-use tokio::{sync::mpsc, time::Instant};
+use tokio::{
+    sync::{mpsc, watch},
+    time::Instant,
+};
 
 use crate::{
     EmulatorConfig,
@@ -244,6 +247,8 @@ pub(crate) struct Shared {
     next_conn: AtomicU64,
     /// Violation counters, under one lock (they are rare).
     violations: Mutex<Violations>,
+    /// Shard ids on which a session has been established (starts scenario clocks).
+    started: watch::Sender<BTreeSet<u32>>,
 }
 
 impl Shared {
@@ -263,6 +268,7 @@ impl Shared {
             events_sent: AtomicU64::new(0),
             next_conn: AtomicU64::new(0),
             violations: Mutex::new(Violations::default()),
+            started: watch::Sender::new(BTreeSet::new()),
         })
     }
 
@@ -284,6 +290,16 @@ impl Shared {
         let mut inner = lock(&self.inner);
         inner.conns.insert(id, ConnEntry { shard: None, tx });
         (id, rx, inner.pending_faults.pop_front())
+    }
+
+    /// Records that a session on `shard` was established (its READY is queued).
+    pub(crate) fn mark_started(&self, shard: u32) {
+        self.started.send_if_modified(|set| set.insert(shard));
+    }
+
+    /// Watches the shards on which a session has been established.
+    pub(crate) fn started_shards(&self) -> watch::Receiver<BTreeSet<u32>> {
+        self.started.subscribe()
     }
 
     /// Removes a connection from the registry.

@@ -4,7 +4,7 @@
 use std::{io::Write as _, time::Duration};
 
 use anyhow::Context as _;
-use discordgateway_emulator::{Emulator, EmulatorConfig, workload::Rate};
+use discordgateway_emulator::{Emulator, EmulatorConfig, scenario::Scenario, workload::Rate};
 
 /// Flags of `emulate`.
 #[derive(Debug, clap::Args)]
@@ -36,17 +36,25 @@ pub(crate) struct Args {
     /// Seed for everything generated (default: the workload's default seed).
     #[arg(long)]
     seed: Option<u64>,
-    /// A scenario file (events and faults at times).
+    /// A scenario file (dispatches and faults at times; JSON array or JSON Lines). Each
+    /// shard's clock starts at its first READY.
     #[arg(long)]
     scenario: Option<std::path::PathBuf>,
 }
 
 /// Runs the emulator until Ctrl-C.
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
-    if let Some(path) = &args.scenario {
-        anyhow::bail!(
-            "--scenario {} is not supported yet: scenarios arrive with the workload generator",
-            path.display()
+    let scenario = match &args.scenario {
+        Some(path) => Scenario::load(path)
+            .with_context(|| format!("loading the scenario {}", path.display()))?,
+        None => Scenario::default(),
+    };
+    let total = args.shards.max(1);
+    for step in scenario.out_of_range(total) {
+        eprintln!(
+            "warning: scenario step at {} ms targets shard {} but the emulator runs {total}; skipped",
+            step.at.as_millis(),
+            step.target_shard(total)
         );
     }
     let defaults = EmulatorConfig::default();
@@ -62,6 +70,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             seed: args.seed.unwrap_or(defaults.workload.seed),
             ..defaults.workload.clone()
         },
+        scenario,
         ..defaults
     };
     let handle = Emulator::start(args.listen.as_str(), config)
