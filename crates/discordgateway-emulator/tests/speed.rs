@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Client, start};
-use discordgateway_emulator::EmulatorConfig;
+use discordgateway_emulator::{EmulatorConfig, workload::WorkloadConfig};
 
 /// Events per measured run.
 const EVENTS: u64 = 1_000_000;
@@ -15,11 +15,14 @@ const EVENTS: u64 = 1_000_000;
 /// Drains `EVENTS` generated dispatches over `compress`; returns (client-side events/s,
 /// emulator-reported events/s).
 async fn measure(compress: &str) -> (f64, f64) {
+    let base = EmulatorConfig::default();
     let handle = start(EmulatorConfig {
-        guilds: 4,
-        events_per_shard: EVENTS,
+        workload: WorkloadConfig {
+            events_per_shard: Some(EVENTS),
+            ..base.workload.clone()
+        },
         heartbeat_interval: Duration::from_secs(3600),
-        ..EmulatorConfig::default()
+        ..base
     })
     .await;
     let mut c = Client::connect(&handle, &format!("/?v=10&encoding=json{compress}")).await;
