@@ -16,6 +16,7 @@ use discordgateway::proto::Snowflake;
 use discordgateway::proto::payload::{RequestGuildMembers, Status, UpdatePresence};
 use discordgateway::{Intents, Notice};
 use discordgateway_emulator::EmulatorConfig;
+use discordgateway_emulator::workload::{Mix, WorkloadConfig};
 use support::emu::{self, Knobs, Seen};
 use tokio::time::Instant;
 
@@ -25,7 +26,15 @@ const MEMBERS: u32 = 2500;
 #[tokio::test(start_paused = true)]
 async fn request_guild_members_returns_every_chunk() {
     let emu = emu::start(EmulatorConfig {
-        members_per_guild: MEMBERS,
+        workload: WorkloadConfig {
+            small_members: [MEMBERS, MEMBERS],
+            // Only MESSAGE_CREATE, so every generated dispatch is one the tests declare.
+            mix: Mix {
+                message_create: 1.0,
+                ..Mix::none()
+            },
+            ..EmulatorConfig::default().workload
+        },
         ..EmulatorConfig::default()
     })
     .await;

@@ -16,6 +16,7 @@ use discordgateway::{
     ShardConfig, ShardError, Token,
 };
 use discordgateway_emulator::workload::read_tag;
+use discordgateway_emulator::workload::{Mix, Rate, WorkloadConfig};
 use discordgateway_emulator::{Emulator, EmulatorConfig, EmulatorHandle, Fault, IdentifyOutcome};
 
 use super::TOKEN;
@@ -34,11 +35,18 @@ pub async fn start(config: EmulatorConfig) -> EmulatorHandle {
         .await
         .expect("emulator starts")
 }
-
 /// An emulator whose every new session streams `events` generated MESSAGE_CREATEs.
 pub async fn streaming(events: u64) -> EmulatorHandle {
     start(EmulatorConfig {
-        events_per_shard: events,
+        workload: WorkloadConfig {
+            events_per_shard: Some(events),
+            // Only MESSAGE_CREATE, so every generated dispatch is one the tests declare.
+            mix: Mix {
+                message_create: 1.0,
+                ..Mix::none()
+            },
+            ..EmulatorConfig::default().workload
+        },
         ..EmulatorConfig::default()
     })
     .await
@@ -246,8 +254,16 @@ pub const STREAM_RATE: f64 = 1000.0;
 /// while the emulator is still generating the rest.
 pub async fn mid_stream(knobs: &Knobs) -> (EmulatorHandle, Shard, Seen) {
     let emu = start(EmulatorConfig {
-        events_per_shard: STREAM,
-        events_per_second: Some(STREAM_RATE),
+        workload: WorkloadConfig {
+            events_per_shard: Some(STREAM),
+            rate: Rate::PerSecond(STREAM_RATE),
+            // Only MESSAGE_CREATE, so every generated dispatch is one the tests declare.
+            mix: Mix {
+                message_create: 1.0,
+                ..Mix::none()
+            },
+            ..EmulatorConfig::default().workload
+        },
         ..EmulatorConfig::default()
     })
     .await;
