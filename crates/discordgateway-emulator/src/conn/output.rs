@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use bytes::BufMut;
+use bytes::{BufMut, Bytes};
 use futures_util::{SinkExt, stream::SplitSink};
 use tokio::{
     sync::mpsc::{self, error::TrySendError},
@@ -21,7 +21,7 @@ use tokio_websockets::{CloseCode, Message};
 use super::{BATCH, CLOSE_TIMEOUT, Conn, Exit, Step, Ws};
 use crate::{
     state::{Replayed, Shared, lock},
-    wire::{self, Outbound, close},
+    wire::{self, Name, Outbound, close},
 };
 
 impl Conn {
@@ -38,13 +38,20 @@ impl Conn {
             .clamp(1, BATCH);
         {
             let mut s = lock(&session);
-            for _ in 0..budget {
-                let Some(ev) = s.stream.next() else {
+            let mut left = budget;
+            while left > 0 {
+                let Some(run) = s.stream.next_run(left) else {
                     self.pace = None;
                     break;
                 };
-                pace.sent += 1;
-                self.encode_dispatch(&mut s, &Outbound::from(ev))?;
+                let events = run.events();
+                left -= events.len();
+                pace.sent += events.len() as u64;
+                for ev in events {
+                    if let Some(data) = ev.for_intents(s.intents) {
+                        self.encode_admitted(&mut s, &ev.out.name, data)?;
+                    }
+                }
             }
         }
         if self.pace.is_some() {
@@ -55,12 +62,22 @@ impl Conn {
 
     /// Encodes a dispatch for `s` (intent filtering, content stripping, seq, replay).
     pub(super) fn encode_dispatch(&mut self, s: &mut crate::state::Session, ev: &Outbound) -> Step {
-        let Some(data) = ev.for_intents(s.intents) else {
-            return Ok(());
-        };
+        match ev.for_intents(s.intents) {
+            Some(data) => self.encode_admitted(s, &ev.name, data),
+            None => Ok(()),
+        }
+    }
+
+    /// Encodes a dispatch `s` receives, with `data` as its intents shape it (seq, replay).
+    fn encode_admitted(
+        &mut self,
+        s: &mut crate::state::Session,
+        name: &Name,
+        data: &Bytes,
+    ) -> Step {
         s.seq += 1 + std::mem::take(&mut self.skip);
         let seq = s.seq;
-        self.encode_frame(seq, ev.name.as_str(), data)?;
+        self.encode_frame(seq, name.as_str(), data)?;
         s.frames_sent += 1;
         self.batch_dispatches += 1;
         let bound = self.shared.config.replay_bound;
@@ -68,7 +85,7 @@ impl Conn {
             bound,
             Replayed {
                 seq,
-                name: ev.name.clone(),
+                name: name.clone(),
                 data: data.clone(),
             },
         );
