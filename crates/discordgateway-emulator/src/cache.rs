@@ -88,12 +88,42 @@ pub(crate) struct Run {
     chunk: Arc<Chunk>,
     /// The events of it to send.
     range: Range<usize>,
+    /// For a whole cached chunk: the shard's cache and the chunk's index.
+    whole: Option<(Arc<ShardCache>, usize)>,
 }
+
+/// The zlib-stream messages of a whole chunk's admitted events, compressed from a restarted
+/// compressor (see `compress`), for sessions with given intents and `seq` before the chunk.
+pub(crate) type ZlibFrames = Arc<Vec<Bytes>>;
 
 impl Run {
     /// The events, in order.
     pub(crate) fn events(&self) -> &[Event] {
         self.chunk.0.get(self.range.clone()).unwrap_or_default()
+    }
+
+    /// Whether this run is a whole chunk of the shard's cache (pre-compression applies).
+    pub(crate) fn is_whole_chunk(&self) -> bool {
+        self.whole.is_some()
+    }
+
+    /// The chunk's zlib-stream messages for a session with `intents` whose last `seq`
+    /// is `seq`, if a session in the same state compressed them before.
+    pub(crate) fn zlib_frames(&self, intents: u64, seq: u64) -> Option<ZlibFrames> {
+        let (cache, index) = self.whole.as_ref()?;
+        lock(&cache.zlib).get(&(*index, intents, seq)).cloned()
+    }
+
+    /// Keeps the chunk's zlib-stream messages for later sessions in the same state, within
+    /// the budget.
+    pub(crate) fn store_zlib_frames(&self, intents: u64, seq: u64, frames: Vec<Bytes>) {
+        let Some((cache, index)) = &self.whole else {
+            return;
+        };
+        let weight: usize = frames.iter().map(Bytes::len).sum::<usize>() + 64;
+        if cache.used.fetch_add(weight, Ordering::Relaxed) < BUDGET {
+            lock(&cache.zlib).insert((*index, intents, seq), Arc::new(frames));
+        }
     }
 }
 
@@ -110,9 +140,11 @@ struct Filled {
 
 /// One shard's cache, shared by the cursors of its sessions.
 #[derive(Debug)]
-struct ShardCache {
+pub(crate) struct ShardCache {
     /// The cached prefix.
     filled: Mutex<Filled>,
+    /// Compressed whole chunks, by (chunk index, intents, seq before the chunk).
+    zlib: Mutex<HashMap<(usize, u64, u64), ZlibFrames>>,
     /// Bytes cached by all shards of the emulator.
     used: Arc<AtomicUsize>,
 }
@@ -186,6 +218,7 @@ impl StreamCache {
                     tail: self.world.stream(shard, total, &self.config),
                     closed: false,
                 }),
+                zlib: Mutex::new(HashMap::new()),
                 used: Arc::clone(&self.used),
             })
         }));
@@ -218,6 +251,7 @@ impl Cursor {
             return (n > 0).then(|| Run {
                 chunk: Arc::new(chunk),
                 range: 0..n,
+                whole: None,
             });
         }
         match self.cache.chunk(self.position / CHUNK) {
@@ -228,9 +262,12 @@ impl Cursor {
                     return None;
                 }
                 self.position += end - start;
+                let whole = (start == 0 && end == CHUNK)
+                    .then(|| (Arc::clone(&self.cache), self.position / CHUNK - 1));
                 Some(Run {
                     chunk,
                     range: start..end,
+                    whole,
                 })
             }
             Lookup::Live(stream) => {

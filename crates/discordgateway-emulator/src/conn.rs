@@ -175,6 +175,8 @@ struct Conn {
     batch: Vec<Message>,
     /// Dispatches in `batch`.
     batch_dispatches: u64,
+    /// While compressing a whole chunk for the cache: the compressed messages so far.
+    capture: Option<Vec<bytes::Bytes>>,
     /// The session, once identified or resumed.
     session: Option<SessionRef>,
     /// When the connection is closed for not heartbeating.
@@ -213,6 +215,7 @@ impl Conn {
             zout: Vec::with_capacity(4096),
             batch: Vec::with_capacity(BATCH + 8),
             batch_dispatches: 0,
+            capture: None,
             session: None,
             heartbeat_deadline: deadline,
             zombie_until: None,

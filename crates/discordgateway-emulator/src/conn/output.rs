@@ -19,6 +19,7 @@ use tokio::{
 use tokio_websockets::{CloseCode, Message};
 
 use super::{BATCH, CLOSE_TIMEOUT, Conn, Exit, Step, Ws};
+use crate::cache::Run;
 use crate::{
     state::{Replayed, Shared, lock},
     wire::{self, Name, Outbound, close},
@@ -47,6 +48,10 @@ impl Conn {
                 let events = run.events();
                 left -= events.len();
                 pace.sent += events.len() as u64;
+                if run.is_whole_chunk() && self.transport.is_zlib() && self.skip == 0 {
+                    self.send_zlib_chunk(&mut s, &run)?;
+                    continue;
+                }
                 for ev in events {
                     if let Some(data) = ev.for_intents(s.intents) {
                         self.encode_admitted(&mut s, &ev.out.name, data)?;
@@ -58,6 +63,42 @@ impl Conn {
             self.pace = Some(pace);
         }
         self.flush()
+    }
+
+    /// Sends a whole cached chunk over zlib-stream: the messages a session in the same state
+    /// compressed before, or compresses them from a restarted compressor and keeps them.
+    ///
+    /// Sound because a restarted compressor's first message refers to nothing before it, so
+    /// the kept messages decode after any earlier message; after sending kept messages the
+    /// compressor restarts again, since its history is not what the client has seen.
+    fn send_zlib_chunk(&mut self, s: &mut crate::state::Session, run: &Run) -> Step {
+        let (intents, seq) = (s.intents, s.seq);
+        if let Some(frames) = run.zlib_frames(intents, seq) {
+            let admitted = run
+                .events()
+                .iter()
+                .filter_map(|ev| ev.for_intents(intents).map(|data| (&ev.out.name, data)));
+            for ((name, data), frame) in admitted.zip(frames.iter()) {
+                s.seq += 1;
+                self.batch.push(Message::binary(frame.clone()));
+                self.count_sent_dispatch(s, name, data);
+            }
+            self.transport.restart_zlib();
+            return Ok(());
+        }
+        self.transport.restart_zlib();
+        self.capture = Some(Vec::with_capacity(run.events().len()));
+        let sent = run
+            .events()
+            .iter()
+            .try_for_each(|ev| match ev.for_intents(intents) {
+                Some(data) => self.encode_admitted(s, &ev.out.name, data),
+                None => Ok(()),
+            });
+        if let (Some(frames), Ok(())) = (self.capture.take(), &sent) {
+            run.store_zlib_frames(intents, seq, frames);
+        }
+        sent
     }
 
     /// Encodes a dispatch for `s` (intent filtering, content stripping, seq, replay).
@@ -78,18 +119,23 @@ impl Conn {
         s.seq += 1 + std::mem::take(&mut self.skip);
         let seq = s.seq;
         self.encode_frame(seq, name.as_str(), data)?;
+        self.count_sent_dispatch(s, name, data);
+        Ok(())
+    }
+
+    /// Counts a dispatch just encoded with `s.seq` and keeps it for replay.
+    fn count_sent_dispatch(&mut self, s: &mut crate::state::Session, name: &Name, data: &Bytes) {
         s.frames_sent += 1;
         self.batch_dispatches += 1;
         let bound = self.shared.config.replay_bound;
         s.remember(
             bound,
             Replayed {
-                seq,
+                seq: s.seq,
                 name: name.clone(),
                 data: data.clone(),
             },
         );
-        Ok(())
     }
 
     /// Encodes one dispatch frame with a given `seq`.
@@ -137,6 +183,9 @@ impl Conn {
             .map_err(|_| Exit::Close(close::UNKNOWN_ERROR, "emulator compression failed"))?;
         self.out.put_slice(&self.zout);
         let bytes = self.out.split().freeze();
+        if let Some(capture) = &mut self.capture {
+            capture.push(bytes.clone());
+        }
         self.batch.push(Message::binary(bytes));
         Ok(())
     }
