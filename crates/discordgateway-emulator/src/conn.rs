@@ -167,6 +167,8 @@ struct Conn {
     version: u8,
     /// Arena the outgoing payloads are cut from.
     out: BytesMut,
+    /// Spent arenas, oldest first, reused once all their frames are written (`output`).
+    spent: VecDeque<BytesMut>,
     /// Scratch for a frame before compression.
     frame: Vec<u8>,
     /// Scratch for compressed output.
@@ -210,7 +212,8 @@ impl Conn {
             rx,
             transport: Transport::Plain,
             version: 10,
-            out: BytesMut::with_capacity(256 * 1024),
+            out: BytesMut::with_capacity(output::ARENA),
+            spent: VecDeque::new(),
             frame: Vec::with_capacity(4096),
             zout: Vec::with_capacity(4096),
             batch: Vec::with_capacity(BATCH + 8),

@@ -1,5 +1,7 @@
 //! Send-rate measurement with a trivial drain client (ignored by default; run with
-//! `cargo test --release -p discordgateway-emulator --test speed -- --ignored --nocapture`).
+//! `cargo test --release -p discordgateway-emulator --test speed -- --ignored --nocapture`;
+//! `EMU_SPEED_EVENTS=N` sets the events per session, `EMU_SPEED_ONLY=plain|zstd-stream|zlib-stream`
+//! measures one transport).
 //!
 //! The client runs on its own OS thread (a current-thread runtime), so its CPU time can be
 //! read from `/proc/thread-self/stat` and subtracted from the process's: what is left is the
@@ -128,6 +130,10 @@ async fn send_rate() {
         ("zstd-stream", "&compress=zstd-stream"),
         ("zlib-stream", "&compress=zlib-stream"),
     ] {
+        let only = std::env::var("EMU_SPEED_ONLY").ok();
+        if only.is_some_and(|o| o != name) {
+            continue;
+        }
         measure(name, compress).await;
     }
 }

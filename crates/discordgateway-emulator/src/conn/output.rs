@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use bytes::{BufMut, Bytes};
+use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::{SinkExt, stream::SplitSink};
 use tokio::{
     sync::mpsc::{self, error::TrySendError},
@@ -201,11 +201,28 @@ impl Conn {
                 messages,
                 dispatches,
             });
-            if self.out.capacity() < 64 * 1024 {
-                self.out.reserve(256 * 1024);
+            if self.out.capacity() < ARENA / 4 {
+                self.renew_arena();
             }
         }
         self.hand_over()
+    }
+
+    /// Replaces the nearly full arena: with the oldest spent one if all its frames were
+    /// written and dropped (no page faults, no allocation), else with a new one.
+    fn renew_arena(&mut self) {
+        self.spent.push_back(std::mem::take(&mut self.out));
+        if let Some(mut oldest) = self.spent.pop_front() {
+            if oldest.try_reclaim(ARENA) {
+                self.out = oldest;
+                return;
+            }
+            self.spent.push_front(oldest);
+        }
+        while self.spent.len() > SPENT_ARENAS {
+            self.spent.pop_front();
+        }
+        self.out = BytesMut::with_capacity(ARENA);
     }
 
     /// Moves backlog items to the writer while its channel has room.
@@ -223,6 +240,11 @@ impl Conn {
         Ok(())
     }
 }
+
+/// The size of an output arena.
+pub(super) const ARENA: usize = 256 * 1024;
+/// Spent arenas kept for reuse (enough for the batches the writer may hold).
+const SPENT_ARENAS: usize = super::WRITER_QUEUE + 2;
 
 /// One unit of work for a connection's writer task.
 #[derive(Debug)]
