@@ -9,7 +9,7 @@
 //! send path does no name lookup per event.
 //!
 //! Memory is bounded: the caches of all shards of one emulator stop growing once they hold
-//! [`BUDGET`] bytes (a shard may overshoot by one chunk). A cursor that reaches the end of
+//! `EmulatorConfig::stream_cache_bytes` (a shard may overshoot by one chunk). A cursor that reaches the end of
 //! its shard's cache clones the generator's state at that point and generates the rest
 //! live, in chunks of its own that are dropped once sent. The bytes are the same either way:
 //! generation is deterministic (`workload::stream`), so cached and live events are identical.
@@ -33,8 +33,6 @@ use crate::{
 
 /// Events per chunk: the unit of generation, sharing and batching.
 pub(crate) const CHUNK: usize = 256;
-/// The most bytes the caches of one emulator hold (payloads plus per-event overhead).
-pub(crate) const BUDGET: usize = 256 << 20;
 
 /// One generated dispatch, ready to send.
 #[derive(Debug)]
@@ -146,7 +144,7 @@ impl Run {
             return;
         };
         let weight: usize = frames.iter().map(Bytes::len).sum::<usize>() + 64;
-        if cache.used.fetch_add(weight, Ordering::Relaxed) < BUDGET {
+        if cache.used.fetch_add(weight, Ordering::Relaxed) < cache.budget {
             lock(&cache.zlib).insert((*index, intents, seq), Arc::new(frames));
         }
     }
@@ -172,6 +170,8 @@ pub(crate) struct ShardCache {
     zlib: Mutex<HashMap<(usize, u64, u64), ZlibFrames>>,
     /// Bytes cached by all shards of the emulator.
     used: Arc<AtomicUsize>,
+    /// The most bytes all shards may cache.
+    budget: usize,
 }
 
 /// What a cursor finds at a chunk index.
@@ -191,7 +191,7 @@ impl ShardCache {
         if let Some(chunk) = f.chunks.get(index) {
             return Lookup::Cached(Arc::clone(chunk));
         }
-        if f.closed || self.used.load(Ordering::Relaxed) >= BUDGET {
+        if f.closed || self.used.load(Ordering::Relaxed) >= self.budget {
             f.closed = true;
             return Lookup::Live(Box::new(f.tail.clone()));
         }
@@ -213,6 +213,8 @@ pub(crate) struct StreamCache {
     shards: Mutex<HashMap<[u32; 2], Arc<ShardCache>>>,
     /// Bytes cached by all shards.
     used: Arc<AtomicUsize>,
+    /// The most bytes all shards may cache.
+    budget: usize,
 }
 
 impl std::fmt::Debug for StreamCache {
@@ -224,13 +226,14 @@ impl std::fmt::Debug for StreamCache {
 }
 
 impl StreamCache {
-    /// An empty cache for `world` and `config`.
-    pub(crate) fn new(world: Arc<World>, config: WorkloadConfig) -> Self {
+    /// An empty cache for `world` and `config` that holds at most `budget` bytes.
+    pub(crate) fn new(world: Arc<World>, config: WorkloadConfig, budget: usize) -> Self {
         Self {
             world,
             config,
             shards: Mutex::new(HashMap::new()),
             used: Arc::new(AtomicUsize::new(0)),
+            budget,
         }
     }
 
@@ -245,6 +248,7 @@ impl StreamCache {
                 }),
                 zlib: Mutex::new(HashMap::new()),
                 used: Arc::clone(&self.used),
+                budget: self.budget,
             })
         }));
         Cursor {
@@ -323,7 +327,7 @@ mod tests {
             .stream(0, 1, &cfg)
             .map(|e| crate::workload::read_tag(&e.data).unwrap_or(u64::MAX))
             .collect();
-        (StreamCache::new(world, cfg), want)
+        (StreamCache::new(world, cfg, 256 << 20), want)
     }
 
     /// Reads a cursor to the end in runs of `step`, returning the tags.
@@ -380,7 +384,7 @@ mod tests {
         let run = first.next_run(CHUNK).expect("first chunk");
         assert_eq!(run.events().len(), CHUNK);
         // Exhaust the budget: no further chunk is cached.
-        cache.used.store(BUDGET, Ordering::Relaxed);
+        cache.used.store(cache.budget, Ordering::Relaxed);
         let mut rest = drain(&mut first, 50);
         let mut got: Vec<u64> = want.get(..CHUNK).expect("chunk").to_vec();
         got.append(&mut rest);

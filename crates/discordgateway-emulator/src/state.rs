@@ -261,7 +261,11 @@ impl Shared {
         addr: SocketAddr,
     ) -> Result<Self, WorkloadConfigError> {
         let world = Arc::new(World::generate(&config.workload)?);
-        let cache = StreamCache::new(Arc::clone(&world), config.workload.clone());
+        let cache = StreamCache::new(
+            Arc::clone(&world),
+            config.workload.clone(),
+            config.stream_cache_bytes,
+        );
         Ok(Self {
             config,
             world,

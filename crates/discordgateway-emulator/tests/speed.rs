@@ -93,6 +93,9 @@ async fn measure(name: &str, compress: &str) {
             events_per_shard: Some(events()),
             ..base.workload.clone()
         },
+        // Room for the whole stream (about 1.5 KB per event), so the warm session is served
+        // from the cache.
+        stream_cache_bytes: usize::try_from(events()).unwrap_or(usize::MAX) * 2048,
         ..base
     })
     .await;
