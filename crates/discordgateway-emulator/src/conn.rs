@@ -17,7 +17,9 @@
 //!
 //! Sending is batched: dispatches are encoded into one reused arena (`BytesMut`) under the
 //! session lock and handed to a writer task, so reading never waits for a slow reader
-//! (`output`). Submodules: `session` (Identify, Resume, requests), `faults` (injected faults),
+//! (`output`). Generated dispatches come from the shard's shared, generate-once stream
+//! (`crate::cache`); over zlib-stream a whole cached chunk may go out pre-compressed.
+//! Submodules: `session` (Identify, Resume, requests), `faults` (injected faults),
 //! `output` (encoding, batching, the writer task).
 
 mod faults;
