@@ -156,8 +156,8 @@ pub fn run(script: Script) -> Outcome {
         state: GatewayState::new(config, now, script.seed),
         now,
         mode: script.mode,
-        zlib: ZlibCompressor::default(),
-        zstd: ZstdCompressor::default(),
+        zlib: None,
+        zstd: None,
         check: Checker::default(),
         sent: 0,
         events: 0,
@@ -178,8 +178,10 @@ struct Driver {
     state: GatewayState,
     now: Instant,
     mode: Mode,
-    zlib: ZlibCompressor,
-    zstd: ZstdCompressor,
+    /// The server's zlib context for this connection (created on first use: it is costly).
+    zlib: Option<ZlibCompressor>,
+    /// The server's zstd context for this connection (created on first use).
+    zstd: Option<ZstdCompressor>,
     check: Checker,
     sent: usize,
     events: usize,
@@ -239,8 +241,8 @@ impl Driver {
         let json = known.json();
         let bytes = match self.mode {
             Mode::Plain => json.into_bytes(),
-            Mode::Zlib => self.zlib.compress(json.as_bytes()),
-            Mode::Zstd => self.zstd.compress(json.as_bytes()),
+            Mode::Zlib => self.zlib.get_or_insert_default().compress(json.as_bytes()),
+            Mode::Zstd => self.zstd.get_or_insert_default().compress(json.as_bytes()),
         };
         let at = usize::from(split) % bytes.len().max(1);
         let (a, b) = bytes.split_at(at);
@@ -268,8 +270,8 @@ impl Driver {
             match &t {
                 Transmit::Connect { .. } => {
                     self.check.new_connection();
-                    self.zlib = ZlibCompressor::default();
-                    self.zstd = ZstdCompressor::default();
+                    self.zlib = None;
+                    self.zstd = None;
                 }
                 Transmit::Text(_) => {
                     self.sent += 1;
