@@ -32,6 +32,7 @@ mod conn;
 pub mod faults;
 mod http;
 mod inject;
+pub mod ledger;
 mod runner;
 pub mod scenario;
 mod state;
@@ -50,6 +51,7 @@ use crate::state::{Control, Shared};
 pub use crate::{
     config::EmulatorConfig,
     faults::Fault,
+    ledger::{Invalidation, SessionRecord},
     state::{IdentifyOutcome, IdentifyRecord, SessionInfo, Stats, Violations},
 };
 
@@ -107,7 +109,12 @@ impl Emulator {
                 tokio::select! {
                     accepted = listener.accept() => {
                         if let Ok((tcp, _)) = accepted {
-                            tokio::spawn(http::serve(Arc::clone(&accept_shared), tcp));
+                            if accept_shared.refuses(Instant::now()) {
+                                // An outage: close at once, before any byte is read.
+                                drop(tcp);
+                            } else {
+                                tokio::spawn(http::serve(Arc::clone(&accept_shared), tcp));
+                            }
                         }
                     }
                     _ = stop_rx.changed() => return,
@@ -196,6 +203,29 @@ impl EmulatorHandle {
     #[must_use]
     pub fn sessions(&self) -> Vec<SessionInfo> {
         self.shared.sessions()
+    }
+
+    /// Every session so far with the stream positions it was sent and whether the server
+    /// invalidated it (see [`ledger`]): the exact accounting a soak needs to tell events
+    /// Discord would not replay from real losses.
+    #[must_use]
+    pub fn ledger(&self) -> Vec<SessionRecord> {
+        self.shared.ledger()
+    }
+
+    /// Simulates a restart of the gateway that loses all state: cuts every live connection
+    /// (no close frame) and forgets every session, so each Resume gets op 9 `false`. The port,
+    /// the identify limits, the counters and the ledger are kept. Returns how many
+    /// connections were cut.
+    pub fn restart(&self) -> usize {
+        self.shared.restart()
+    }
+
+    /// An outage: for `duration` (tokio's clock) every new TCP connection, gateway or REST,
+    /// is reset as soon as it is accepted; [`Stats::refused_connections`] counts them. Live
+    /// connections are untouched (combine with [`restart`](Self::restart) to cut them too).
+    pub fn refuse_connections(&self, duration: std::time::Duration) {
+        self.shared.refuse_until(Instant::now() + duration);
     }
 
     /// Stops accepting connections. Live connections end when their clients leave.

@@ -25,6 +25,7 @@ use tokio::{
 use crate::{
     EmulatorConfig,
     faults::Fault,
+    ledger::{Invalidation, Ledger, SessionRecord},
     wire::{Name, Outbound},
     workload::{EventStream, WorkloadConfigError, World},
 };
@@ -61,6 +62,9 @@ pub struct Stats {
     pub send_rate: f64,
     /// Rule violations by clients.
     pub violations: Violations,
+    /// Connections refused (closed at once) during an outage
+    /// ([`crate::EmulatorHandle::refuse_connections`]).
+    pub refused_connections: u64,
 }
 
 /// What happened to one Identify.
@@ -119,6 +123,8 @@ pub(crate) enum Control {
     Dispatch(Outbound),
     /// The session was resumed elsewhere: close this connection without ending it.
     Superseded,
+    /// The emulator restarts: cut the connection; its session is already forgotten.
+    Restart,
 }
 
 /// One dispatch kept for replay.
@@ -249,6 +255,13 @@ pub(crate) struct Shared {
     violations: Mutex<Violations>,
     /// Shard ids on which a session has been established (starts scenario clocks).
     started: watch::Sender<BTreeSet<u32>>,
+    /// Which tags each session was sent, and which sessions were invalidated. Lock order:
+    /// `inner`, then a session, then the ledger.
+    ledger: Mutex<Ledger>,
+    /// New connections are refused until then (an outage).
+    refuse_until: Mutex<Option<Instant>>,
+    /// Connections refused during outages.
+    refused: AtomicU64,
 }
 
 impl Shared {
@@ -269,6 +282,9 @@ impl Shared {
             next_conn: AtomicU64::new(0),
             violations: Mutex::new(Violations::default()),
             started: watch::Sender::new(BTreeSet::new()),
+            ledger: Mutex::new(Ledger::default()),
+            refuse_until: Mutex::new(None),
+            refused: AtomicU64::new(0),
         })
     }
 
@@ -416,7 +432,16 @@ impl Shared {
         let mut inner = lock(&self.inner);
         inner.next_session += 1;
         let id = session_id(self.config.workload.seed, inner.next_session);
-        let stream = self.world.stream(shard[0], shard[1], &self.config.workload);
+        let mut ledger = lock(&self.ledger);
+        let stream = self
+            .config
+            .workload
+            .continue_streams
+            .then(|| ledger.continued(shard))
+            .flatten()
+            .unwrap_or_else(|| self.world.stream(shard[0], shard[1], &self.config.workload));
+        ledger.open(&id, shard, stream.position());
+        drop(ledger);
         let session = Arc::new(Mutex::new(Session {
             id: id.clone(),
             shard,
@@ -443,6 +468,7 @@ impl Shared {
             .is_some_and(|t| now.duration_since(t) >= self.config.resume_window);
         if expired {
             inner.sessions.remove(id);
+            self.invalidate(id, Invalidation::Expired);
             return None;
         }
         Some(session)
@@ -456,8 +482,56 @@ impl Shared {
     }
 
     /// Ends a session: it can no longer be resumed.
-    pub(crate) fn end_session(&self, id: &str) {
+    pub(crate) fn end_session(&self, id: &str, why: Invalidation) {
         lock(&self.inner).sessions.remove(id);
+        self.invalidate(id, why);
+    }
+
+    /// Records in the ledger that session `id` was invalidated.
+    pub(crate) fn invalidate(&self, id: &str, why: Invalidation) {
+        lock(&self.ledger).invalidate(id, why);
+    }
+
+    /// Records in the ledger the positions `session` has been sent so far.
+    pub(crate) fn generated(&self, session: &Session) {
+        lock(&self.ledger).generated(&session.id, session.shard, &session.stream);
+    }
+
+    /// The ledger's records, in creation order.
+    pub(crate) fn ledger(&self) -> Vec<SessionRecord> {
+        lock(&self.ledger).records()
+    }
+
+    /// Forgets every session (recording [`Invalidation::Restart`]) and cuts every live
+    /// connection; returns how many connections were cut.
+    pub(crate) fn restart(&self) -> usize {
+        let mut inner = lock(&self.inner);
+        let ids: Vec<String> = inner.sessions.drain().map(|(id, _)| id).collect();
+        let cut = inner
+            .conns
+            .values()
+            .filter(|c| c.tx.send(Control::Restart).is_ok())
+            .count();
+        drop(inner);
+        let mut ledger = lock(&self.ledger);
+        for id in ids {
+            ledger.invalidate(&id, Invalidation::Restart);
+        }
+        cut
+    }
+
+    /// Refuses new connections until `until`.
+    pub(crate) fn refuse_until(&self, until: Instant) {
+        *lock(&self.refuse_until) = Some(until);
+    }
+
+    /// Whether a connection arriving at `now` is refused; counts it if so.
+    pub(crate) fn refuses(&self, now: Instant) -> bool {
+        let refused = lock(&self.refuse_until).is_some_and(|t| now < t);
+        if refused {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+        }
+        refused
     }
 
     /// Counts a successful Resume.
@@ -500,11 +574,19 @@ impl Shared {
     pub(crate) fn stats(&self, now: Instant) -> Stats {
         let mut inner = lock(&self.inner);
         let window = self.config.resume_window;
-        inner.sessions.retain(|_, s| {
-            lock(s)
+        let mut expired = Vec::new();
+        inner.sessions.retain(|id, s| {
+            let keep = lock(s)
                 .detached_at
-                .is_none_or(|t| now.duration_since(t) < window)
+                .is_none_or(|t| now.duration_since(t) < window);
+            if !keep {
+                expired.push(id.clone());
+            }
+            keep
         });
+        for id in &expired {
+            self.invalidate(id, Invalidation::Expired);
+        }
         let events_sent = self.events_sent.load(Ordering::Relaxed);
         let send_rate = match inner.sending {
             Some((first, last)) if last > first => {
@@ -519,6 +601,7 @@ impl Shared {
             events_sent,
             send_rate,
             violations: *lock(&self.violations),
+            refused_connections: self.refused.load(Ordering::Relaxed),
         }
     }
 

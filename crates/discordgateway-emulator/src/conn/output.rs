@@ -38,14 +38,21 @@ impl Conn {
             .clamp(1, BATCH);
         {
             let mut s = lock(&session);
+            let mut encoded = Ok(());
             for _ in 0..budget {
                 let Some(ev) = s.stream.next() else {
                     self.pace = None;
                     break;
                 };
                 pace.sent += 1;
-                self.encode_dispatch(&mut s, &Outbound::from(ev))?;
+                encoded = self.encode_dispatch(&mut s, &Outbound::from(ev));
+                if encoded.is_err() {
+                    break;
+                }
             }
+            // Record before any early return: a generated event counts as sent to `s`.
+            self.shared.generated(&s);
+            encoded?;
         }
         if self.pace.is_some() {
             self.pace = Some(pace);
