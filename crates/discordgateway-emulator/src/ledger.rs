@@ -14,12 +14,12 @@
 
 use std::{collections::HashMap, ops::Range};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::workload::EventStream;
 
 /// Why the server ended a session so that it can no longer be resumed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Invalidation {
@@ -53,8 +53,9 @@ impl Invalidation {
     }
 }
 
-/// What the ledger knows about one session.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What the ledger knows about one session (serializable, so a harness in another process
+/// can read it as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SessionRecord {
     /// The session id sent in READY.

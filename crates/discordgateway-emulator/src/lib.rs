@@ -172,6 +172,17 @@ impl EmulatorHandle {
             .to_shard(shard, || Control::Fault(fault.clone()))
     }
 
+    /// Injects `fault` into every live connection of shard `shard`, like
+    /// [`inject_fault`](Self::inject_fault), but never queues it: with no live connection the
+    /// fault is dropped and 0 returned. A soak uses this so that every fault it counts hits
+    /// the shard it names: a queued fault lands on the next new connection of *any* shard,
+    /// before it identifies or resumes (an op 9 `false` there makes a client drop a session
+    /// the server never ended).
+    pub fn inject_fault_live(&self, shard: u32, fault: Fault) -> usize {
+        self.shared
+            .to_shard_or(shard, false, || Control::Fault(fault.clone()))
+    }
+
     /// Injects the dispatch `event` with payload `data` to the sessions it routes to:
     /// `shard` if given, else by `data.guild_id` (`(guild_id >> 22) % total`), else shard 0.
     /// Intent filtering and MESSAGE_CONTENT stripping apply per session. Returns how many

@@ -333,6 +333,17 @@ impl Shared {
     /// Sends a control message to every live connection of shard `shard_id`; returns how many
     /// got it. A fault for a shard with no live connection waits for the next connection.
     pub(crate) fn to_shard(&self, shard_id: u32, make: impl Fn() -> Control) -> usize {
+        self.to_shard_or(shard_id, true, make)
+    }
+
+    /// [`to_shard`](Self::to_shard); with `queue` false, a fault for a shard with no live
+    /// connection is dropped instead of waiting.
+    pub(crate) fn to_shard_or(
+        &self,
+        shard_id: u32,
+        queue: bool,
+        make: impl Fn() -> Control,
+    ) -> usize {
         let mut inner = lock(&self.inner);
         let n = inner
             .conns
@@ -341,6 +352,7 @@ impl Shared {
             .filter(|c| c.tx.send(make()).is_ok())
             .count();
         if n == 0
+            && queue
             && let Control::Fault(f) = make()
         {
             inner.pending_faults.push_back(f);

@@ -118,3 +118,19 @@ async fn an_outage_refuses_and_counts_connections_until_it_ends() {
     let _ok = Client::hello(&handle).await;
     assert_eq!(handle.stats().refused_connections, 3);
 }
+
+#[tokio::test]
+async fn a_live_only_fault_is_dropped_when_the_shard_has_no_connection() {
+    let handle = start(config(false)).await;
+    assert_eq!(handle.inject_fault_live(0, Fault::Reconnect), 0);
+    // Nothing waits: the next connection gets Hello, not op 7.
+    let _c = Client::hello(&handle).await;
+    let (mut a, _) = Client::ready(&handle, ALL_INTENTS, None).await;
+    assert_eq!(handle.inject_fault_live(0, Fault::Reconnect), 1);
+    loop {
+        let v = a.recv().await;
+        if v["op"] == 7 {
+            break;
+        }
+    }
+}
