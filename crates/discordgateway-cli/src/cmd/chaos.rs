@@ -35,7 +35,7 @@ use discordgateway::{
     ShardErrorKind, ShardId, ShardStats, Token,
 };
 use discordgateway_emulator::workload::{Rate, WorkloadConfig, read_tag};
-use discordgateway_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
+use discordgateway_emulator::{Emulator, EmulatorConfig, EmulatorHandle, SessionRecord};
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -383,19 +383,7 @@ impl Report {
         let (mut delivered, mut duplicated, mut out_of_order, mut foreign) = (0, 0, 0, 0);
         for (i, seen) in self.seen.iter().enumerate() {
             let a = tally::account(seen, &records, i as u32);
-            if let Some(p) = a.first_lost {
-                eprintln!(
-                    "chaos: shard {i}: {} events lost, the first at position {p}",
-                    a.lost
-                );
-                let holders = records
-                    .iter()
-                    .filter(|r| r.shard[0] == i as u32 && r.positions.contains(&p));
-                for r in holders {
-                    let known = seen.sessions.contains(&r.session_id);
-                    eprintln!("chaos:   sent in {r:?} (READY seen: {known})");
-                }
-            }
+            explain_losses(i as u32, seen, &a, &records);
             total.sent += a.sent;
             total.lost += a.lost;
             total.lost_by_protocol += a.lost_by_protocol;
@@ -408,15 +396,7 @@ impl Report {
         let v = stats.violations;
         let identify_violations = v.identify_concurrency + v.session_start_limit;
         if identify_violations > 0 {
-            let log = emulator.identify_log();
-            let first = log.first().map(|r| r.at);
-            for r in &log {
-                let ms = first.map_or(0, |f| r.at.duration_since(f).as_millis());
-                eprintln!(
-                    "chaos: identify at {ms} ms: shard {:?} {:?}",
-                    r.shard, r.outcome
-                );
-            }
+            explain_identifies(emulator);
         }
         let by_kind: serde_json::Map<String, serde_json::Value> = KINDS
             .iter()
@@ -489,6 +469,37 @@ impl Report {
             return Ok(());
         }
         bail!("chaos soak failed: {}", self.failures.join(", "))
+    }
+}
+
+/// Prints shard `shard`'s first lost position and the sessions it was sent in (stderr).
+fn explain_losses(shard: u32, seen: &Seen, a: &Account, records: &[SessionRecord]) {
+    let Some(p) = a.first_lost else {
+        return;
+    };
+    eprintln!(
+        "chaos: shard {shard}: {} events lost, the first at position {p}",
+        a.lost
+    );
+    let holders = records
+        .iter()
+        .filter(|r| r.shard[0] == shard && r.positions.contains(&p));
+    for r in holders {
+        let known = seen.sessions.contains(&r.session_id);
+        eprintln!("chaos:   sent in {r:?} (READY seen: {known})");
+    }
+}
+
+/// Prints the emulator's identify log, for a run with identify violations (stderr).
+fn explain_identifies(emulator: &EmulatorHandle) {
+    let log = emulator.identify_log();
+    let first = log.first().map(|r| r.at);
+    for r in &log {
+        let ms = first.map_or(0, |f| r.at.duration_since(f).as_millis());
+        eprintln!(
+            "chaos: identify at {ms} ms: shard {:?} {:?}",
+            r.shard, r.outcome
+        );
     }
 }
 
