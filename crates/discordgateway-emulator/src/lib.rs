@@ -23,7 +23,12 @@
 //! Module map: `http` (one port, routing, REST and control), `conn` (one gateway
 //! connection), `state` (sessions, limits, stats), `commands` (ops 8, 31, 43), `compress`
 //! (transport compression), `wire` (numbers and frame writers), `workload` (the seeded world
-//! and event streams), `scenario` (scripted steps).
+//! and event streams), `scenario` (scripted steps), `ledger` (which tags each session was
+//! sent, which sessions were invalidated).
+//!
+//! For soaks: [`EmulatorHandle::ledger`], [`EmulatorHandle::restart`] (lose every session),
+//! [`EmulatorHandle::refuse_connections`] (an outage) and
+//! [`EmulatorHandle::inject_fault_live`] (a fault that never waits for a later connection).
 
 mod commands;
 mod compress;
