@@ -101,8 +101,15 @@ impl Ledger {
     }
 
     /// Records that `session_id` has been sent every position before `stream.position()`,
-    /// and keeps `stream` as the shard's high-water mark when it is the furthest.
-    pub(crate) fn generated(&mut self, session_id: &str, shard: [u32; 2], stream: &EventStream) {
+    /// and, with `keep` (streams continue), keeps `stream` as the shard's high-water mark when
+    /// it is the furthest.
+    pub(crate) fn generated(
+        &mut self,
+        session_id: &str,
+        shard: [u32; 2],
+        stream: &EventStream,
+        keep: bool,
+    ) {
         let end = stream.position();
         if let Some(r) = self
             .by_id
@@ -111,10 +118,11 @@ impl Ledger {
         {
             r.positions.end = r.positions.end.max(end);
         }
-        let ahead = self
-            .high_water
-            .get(&shard)
-            .is_none_or(|s| s.position() < end);
+        let ahead = keep
+            && self
+                .high_water
+                .get(&shard)
+                .is_none_or(|s| s.position() < end);
         if ahead {
             self.high_water.insert(shard, stream.clone());
         }
@@ -156,15 +164,18 @@ mod tests {
         let mut a = world.stream(0, 1, &config);
         ledger.open("a", [0, 1], 0);
         a.by_ref().take(10).for_each(drop);
-        ledger.generated("a", [0, 1], &a);
+        ledger.generated("a", [0, 1], &a, true);
         let mut b = ledger.continued([0, 1]).expect("high water");
         assert_eq!(b.position(), 10, "b continues where a stopped");
         ledger.open("b", [0, 1], b.position());
         b.by_ref().take(5).for_each(drop);
-        ledger.generated("b", [0, 1], &b);
+        ledger.generated("b", [0, 1], &b, true);
         // A behind the mark does not move it back.
         let behind = world.stream(0, 1, &config);
-        ledger.generated("a", [0, 1], &behind);
+        ledger.generated("a", [0, 1], &behind, true);
+        // Without `keep` (streams restart) the mark is not kept at all.
+        ledger.generated("c", [0, 3], &behind, false);
+        assert!(ledger.continued([0, 3]).is_none());
         assert_eq!(ledger.continued([0, 1]).map(|s| s.position()), Some(15));
         ledger.invalidate("a", Invalidation::InvalidSession);
         ledger.invalidate("a", Invalidation::Restart);

@@ -506,7 +506,8 @@ impl Shared {
 
     /// Records in the ledger the positions `session` has been sent so far.
     pub(crate) fn generated(&self, session: &Session) {
-        lock(&self.ledger).generated(&session.id, session.shard, &session.stream);
+        let keep = self.config.workload.continue_streams;
+        lock(&self.ledger).generated(&session.id, session.shard, &session.stream, keep);
     }
 
     /// The ledger's records, in creation order.
