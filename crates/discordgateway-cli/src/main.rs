@@ -1,7 +1,7 @@
 //! The `discordgateway` command line.
 //!
-//! Subcommands live in `cmd/`, one file each. `demo`, `emulate` and `listen` exist;
-//! `bench` and `chaos` (DESIGN.md) are added as they are built.
+//! Subcommands live in `cmd/`, one file each. `demo`, `emulate`, `listen` and `chaos`
+//! exist; `bench` (DESIGN.md) is added as it is built.
 
 mod cmd;
 
@@ -25,6 +25,8 @@ enum Command {
     Emulate(cmd::emulate::Args),
     /// Connect a bot (token from DISCORD_TOKEN) and print one JSON line per event.
     Listen(cmd::listen::Args),
+    /// Soak N shards in seeded faults against the emulator and prove nothing is lost.
+    Chaos(cmd::chaos::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,5 +38,6 @@ fn main() -> anyhow::Result<()> {
         Command::Demo(args) => runtime.block_on(cmd::demo::run(args)),
         Command::Emulate(args) => runtime.block_on(cmd::emulate::run(args)),
         Command::Listen(args) => runtime.block_on(cmd::listen::run(args)),
+        Command::Chaos(args) => runtime.block_on(cmd::chaos::run(args)),
     }
 }

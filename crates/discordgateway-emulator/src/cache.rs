@@ -237,6 +237,15 @@ impl StreamCache {
         }
     }
 
+    /// A cursor that generates live from `stream` (already at its position), bypassing the
+    /// cache: streams that continue across sessions start mid-stream.
+    pub(crate) fn live_cursor(&self, shard: u32, total: u32, stream: EventStream) -> Cursor {
+        let mut cursor = self.cursor(shard, total);
+        cursor.position = usize::try_from(stream.position()).unwrap_or(usize::MAX);
+        cursor.live = Some(Box::new(stream));
+        cursor
+    }
+
     /// A cursor at the start of the stream of `shard` of `total`, as a fresh session gets.
     pub(crate) fn cursor(&self, shard: u32, total: u32) -> Cursor {
         let cache = Arc::clone(lock(&self.shards).entry([shard, total]).or_insert_with(|| {
@@ -271,6 +280,18 @@ pub(crate) struct Cursor {
 }
 
 impl Cursor {
+    /// Position of the next event in the shard's stream.
+    pub(crate) fn position(&self) -> u64 {
+        self.live
+            .as_ref()
+            .map_or(self.position as u64, |live| EventStream::position(live))
+    }
+
+    /// The live generator, once the cursor has left the cache (or never used it).
+    pub(crate) fn live_stream(&self) -> Option<&EventStream> {
+        self.live.as_deref()
+    }
+
     /// The next run of at most `max` (> 0) events; `None` when the stream has ended.
     pub(crate) fn next_run(&mut self, max: usize) -> Option<Run> {
         if let Some(live) = &mut self.live {

@@ -46,6 +46,7 @@ use crate::{
     compress::Transport,
     faults::Fault,
     http::Rewind,
+    ledger::Invalidation,
     state::{Control, SessionRef, Shared, lock},
     wire::{self, close, op},
     workload::Rate,
@@ -456,6 +457,11 @@ impl Conn {
                 }
                 self.flush()
             }
+            Control::Restart => {
+                self.session = None;
+                self.pace = None;
+                Err(Exit::Drop)
+            }
             Control::Superseded => {
                 self.session = None;
                 Err(Exit::Close(
@@ -469,21 +475,25 @@ impl Conn {
     /// Ends the connection as `exit` says and updates the session.
     async fn finish(mut self, exit: Exit) {
         let ends = match &exit {
-            Exit::Close(code, _) | Exit::CloseWith(code, _) => close::ends_session(*code),
-            Exit::Gone(Some(code)) => ClientClose::from_code(*code).ends_session(),
-            Exit::Gone(None) | Exit::Drop => false,
+            Exit::Close(code, _) | Exit::CloseWith(code, _) => {
+                close::ends_session(*code).then_some(Invalidation::Closed { code: *code })
+            }
+            Exit::Gone(Some(code)) => ClientClose::from_code(*code)
+                .ends_session()
+                .then_some(Invalidation::ClientClosed { code: *code }),
+            Exit::Gone(None) | Exit::Drop => None,
         };
         if let Some(session) = self.session.take() {
             let ended = {
                 let mut s = lock(&session);
-                if !ends && s.conn == Some(self.id) {
+                if ends.is_none() && s.conn == Some(self.id) {
                     s.conn = None;
                     s.detached_at = Some(Instant::now());
                 }
-                ends.then(|| s.id.clone())
+                ends.map(|why| (s.id.clone(), why))
             };
-            if let Some(id) = ended {
-                self.shared.end_session(&id);
+            if let Some((id, why)) = ended {
+                self.shared.end_session(&id, why);
             }
         }
         let (code, reason) = match exit {

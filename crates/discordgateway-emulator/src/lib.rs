@@ -23,7 +23,12 @@
 //! Module map: `http` (one port, routing, REST and control), `conn` (one gateway
 //! connection), `state` (sessions, limits, stats), `commands` (ops 8, 31, 43), `compress`
 //! (transport compression), `wire` (numbers and frame writers), `workload` (the seeded world
-//! and event streams), `scenario` (scripted steps).
+//! and event streams), `scenario` (scripted steps), `ledger` (which tags each session was
+//! sent, which sessions were invalidated).
+//!
+//! For soaks: [`EmulatorHandle::ledger`], [`EmulatorHandle::restart`] (lose every session),
+//! [`EmulatorHandle::refuse_connections`] (an outage) and
+//! [`EmulatorHandle::inject_fault_live`] (a fault that never waits for a later connection).
 
 mod cache;
 mod commands;
@@ -33,6 +38,7 @@ mod conn;
 pub mod faults;
 mod http;
 mod inject;
+pub mod ledger;
 mod runner;
 pub mod scenario;
 mod state;
@@ -51,6 +57,7 @@ use crate::state::{Control, Shared};
 pub use crate::{
     config::EmulatorConfig,
     faults::Fault,
+    ledger::{Invalidation, SessionRecord},
     state::{IdentifyOutcome, IdentifyRecord, SessionInfo, Stats, Violations},
 };
 
@@ -108,7 +115,12 @@ impl Emulator {
                 tokio::select! {
                     accepted = listener.accept() => {
                         if let Ok((tcp, _)) = accepted {
-                            tokio::spawn(http::serve(Arc::clone(&accept_shared), tcp));
+                            if accept_shared.refuses(Instant::now()) {
+                                // An outage: close at once, before any byte is read.
+                                drop(tcp);
+                            } else {
+                                tokio::spawn(http::serve(Arc::clone(&accept_shared), tcp));
+                            }
                         }
                     }
                     _ = stop_rx.changed() => return,
@@ -166,6 +178,17 @@ impl EmulatorHandle {
             .to_shard(shard, || Control::Fault(fault.clone()))
     }
 
+    /// Injects `fault` into every live connection of shard `shard`, like
+    /// [`inject_fault`](Self::inject_fault), but never queues it: with no live connection the
+    /// fault is dropped and 0 returned. A soak uses this so that every fault it counts hits
+    /// the shard it names: a queued fault lands on the next new connection of *any* shard,
+    /// before it identifies or resumes (an op 9 `false` there makes a client drop a session
+    /// the server never ended).
+    pub fn inject_fault_live(&self, shard: u32, fault: Fault) -> usize {
+        self.shared
+            .to_shard_or(shard, false, || Control::Fault(fault.clone()))
+    }
+
     /// Injects the dispatch `event` with payload `data` to the sessions it routes to:
     /// `shard` if given, else by `data.guild_id` (`(guild_id >> 22) % total`), else shard 0.
     /// Intent filtering and MESSAGE_CONTENT stripping apply per session. Returns how many
@@ -197,6 +220,29 @@ impl EmulatorHandle {
     #[must_use]
     pub fn sessions(&self) -> Vec<SessionInfo> {
         self.shared.sessions()
+    }
+
+    /// Every session so far with the stream positions it was sent and whether the server
+    /// invalidated it (see [`ledger`]): the exact accounting a soak needs to tell events
+    /// Discord would not replay from real losses.
+    #[must_use]
+    pub fn ledger(&self) -> Vec<SessionRecord> {
+        self.shared.ledger()
+    }
+
+    /// Simulates a restart of the gateway that loses all state: cuts every live connection
+    /// (no close frame) and forgets every session, so each Resume gets op 9 `false`. The port,
+    /// the identify limits, the counters and the ledger are kept. Returns how many
+    /// connections were cut.
+    pub fn restart(&self) -> usize {
+        self.shared.restart()
+    }
+
+    /// An outage: for `duration` (tokio's clock) every new TCP connection, gateway or REST,
+    /// is reset as soon as it is accepted; [`Stats::refused_connections`] counts them. Live
+    /// connections are untouched (combine with [`restart`](Self::restart) to cut them too).
+    pub fn refuse_connections(&self, duration: std::time::Duration) {
+        self.shared.refuse_until(Instant::now() + duration);
     }
 
     /// Stops accepting connections. Live connections end when their clients leave.

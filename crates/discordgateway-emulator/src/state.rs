@@ -26,6 +26,7 @@ use crate::{
     EmulatorConfig,
     cache::{Cursor, StreamCache},
     faults::Fault,
+    ledger::{Invalidation, Ledger, SessionRecord},
     wire::{Name, Outbound},
     workload::{WorkloadConfigError, World},
 };
@@ -62,6 +63,9 @@ pub struct Stats {
     pub send_rate: f64,
     /// Rule violations by clients.
     pub violations: Violations,
+    /// Connections refused (closed at once) during an outage
+    /// ([`crate::EmulatorHandle::refuse_connections`]).
+    pub refused_connections: u64,
 }
 
 /// What happened to one Identify.
@@ -120,6 +124,8 @@ pub(crate) enum Control {
     Dispatch(Outbound),
     /// The session was resumed elsewhere: close this connection without ending it.
     Superseded,
+    /// The emulator restarts: cut the connection; its session is already forgotten.
+    Restart,
 }
 
 /// One dispatch kept for replay.
@@ -252,6 +258,13 @@ pub(crate) struct Shared {
     violations: Mutex<Violations>,
     /// Shard ids on which a session has been established (starts scenario clocks).
     started: watch::Sender<BTreeSet<u32>>,
+    /// Which tags each session was sent, and which sessions were invalidated. Lock order:
+    /// `inner`, then a session, then the ledger.
+    ledger: Mutex<Ledger>,
+    /// New connections are refused until then (an outage).
+    refuse_until: Mutex<Option<Instant>>,
+    /// Connections refused during outages.
+    refused: AtomicU64,
 }
 
 impl Shared {
@@ -278,6 +291,9 @@ impl Shared {
             next_conn: AtomicU64::new(0),
             violations: Mutex::new(Violations::default()),
             started: watch::Sender::new(BTreeSet::new()),
+            ledger: Mutex::new(Ledger::default()),
+            refuse_until: Mutex::new(None),
+            refused: AtomicU64::new(0),
         })
     }
 
@@ -326,6 +342,17 @@ impl Shared {
     /// Sends a control message to every live connection of shard `shard_id`; returns how many
     /// got it. A fault for a shard with no live connection waits for the next connection.
     pub(crate) fn to_shard(&self, shard_id: u32, make: impl Fn() -> Control) -> usize {
+        self.to_shard_or(shard_id, true, make)
+    }
+
+    /// [`to_shard`](Self::to_shard); with `queue` false, a fault for a shard with no live
+    /// connection is dropped instead of waiting.
+    pub(crate) fn to_shard_or(
+        &self,
+        shard_id: u32,
+        queue: bool,
+        make: impl Fn() -> Control,
+    ) -> usize {
         let mut inner = lock(&self.inner);
         let n = inner
             .conns
@@ -334,6 +361,7 @@ impl Shared {
             .filter(|c| c.tx.send(make()).is_ok())
             .count();
         if n == 0
+            && queue
             && let Control::Fault(f) = make()
         {
             inner.pending_faults.push_back(f);
@@ -425,7 +453,20 @@ impl Shared {
         let mut inner = lock(&self.inner);
         inner.next_session += 1;
         let id = session_id(self.config.workload.seed, inner.next_session);
-        let stream = self.cache.cursor(shard[0], shard[1]);
+        let mut ledger = lock(&self.ledger);
+        // Streams that continue across sessions (the soak) run live from the ledger's
+        // high-water mark, so the mark can be kept; restarting streams (the default, and what
+        // benchmarks use) read the shard's shared cache from the start.
+        let stream = if self.config.workload.continue_streams {
+            let live = ledger
+                .continued(shard)
+                .unwrap_or_else(|| self.world.stream(shard[0], shard[1], &self.config.workload));
+            self.cache.live_cursor(shard[0], shard[1], live)
+        } else {
+            self.cache.cursor(shard[0], shard[1])
+        };
+        ledger.open(&id, shard, stream.position());
+        drop(ledger);
         let session = Arc::new(Mutex::new(Session {
             id: id.clone(),
             shard,
@@ -452,6 +493,7 @@ impl Shared {
             .is_some_and(|t| now.duration_since(t) >= self.config.resume_window);
         if expired {
             inner.sessions.remove(id);
+            self.invalidate(id, Invalidation::Expired);
             return None;
         }
         Some(session)
@@ -465,8 +507,62 @@ impl Shared {
     }
 
     /// Ends a session: it can no longer be resumed.
-    pub(crate) fn end_session(&self, id: &str) {
+    pub(crate) fn end_session(&self, id: &str, why: Invalidation) {
         lock(&self.inner).sessions.remove(id);
+        self.invalidate(id, why);
+    }
+
+    /// Records in the ledger that session `id` was invalidated.
+    pub(crate) fn invalidate(&self, id: &str, why: Invalidation) {
+        lock(&self.ledger).invalidate(id, why);
+    }
+
+    /// Records in the ledger the positions `session` has been sent so far.
+    pub(crate) fn generated(&self, session: &Session) {
+        let keep = self.config.workload.continue_streams;
+        lock(&self.ledger).generated(
+            &session.id,
+            session.shard,
+            session.stream.position(),
+            session.stream.live_stream().filter(|_| keep),
+        );
+    }
+
+    /// The ledger's records, in creation order.
+    pub(crate) fn ledger(&self) -> Vec<SessionRecord> {
+        lock(&self.ledger).records()
+    }
+
+    /// Forgets every session (recording [`Invalidation::Restart`]) and cuts every live
+    /// connection; returns how many connections were cut.
+    pub(crate) fn restart(&self) -> usize {
+        let mut inner = lock(&self.inner);
+        let ids: Vec<String> = inner.sessions.drain().map(|(id, _)| id).collect();
+        let cut = inner
+            .conns
+            .values()
+            .filter(|c| c.tx.send(Control::Restart).is_ok())
+            .count();
+        drop(inner);
+        let mut ledger = lock(&self.ledger);
+        for id in ids {
+            ledger.invalidate(&id, Invalidation::Restart);
+        }
+        cut
+    }
+
+    /// Refuses new connections until `until`.
+    pub(crate) fn refuse_until(&self, until: Instant) {
+        *lock(&self.refuse_until) = Some(until);
+    }
+
+    /// Whether a connection arriving at `now` is refused; counts it if so.
+    pub(crate) fn refuses(&self, now: Instant) -> bool {
+        let refused = lock(&self.refuse_until).is_some_and(|t| now < t);
+        if refused {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+        }
+        refused
     }
 
     /// Counts a successful Resume.
@@ -509,11 +605,19 @@ impl Shared {
     pub(crate) fn stats(&self, now: Instant) -> Stats {
         let mut inner = lock(&self.inner);
         let window = self.config.resume_window;
-        inner.sessions.retain(|_, s| {
-            lock(s)
+        let mut expired = Vec::new();
+        inner.sessions.retain(|id, s| {
+            let keep = lock(s)
                 .detached_at
-                .is_none_or(|t| now.duration_since(t) < window)
+                .is_none_or(|t| now.duration_since(t) < window);
+            if !keep {
+                expired.push(id.clone());
+            }
+            keep
         });
+        for id in &expired {
+            self.invalidate(id, Invalidation::Expired);
+        }
         let events_sent = self.events_sent.load(Ordering::Relaxed);
         let send_rate = match inner.sending {
             Some((first, last)) if last > first => {
@@ -528,6 +632,7 @@ impl Shared {
             events_sent,
             send_rate,
             violations: *lock(&self.violations),
+            refused_connections: self.refused.load(Ordering::Relaxed),
         }
     }
 

@@ -21,8 +21,11 @@
 //! fields (§2.1), so conforming clients are unaffected, and a test can read the tag with
 //! [`read_tag`] to prove that each dispatch arrived exactly once. A tag is
 //! `shard << 40 | position` ([`tag`], [`split_tag`]): unique per (shard, position in the
-//! stream). A new session on the same shard replays the workload from its beginning, so the
-//! same tags appear again in that new session; within one session they never repeat.
+//! stream). By default a new session on the same shard replays the workload from its
+//! beginning, so the same tags appear again in that new session; within one session they never
+//! repeat. With [`WorkloadConfig::continue_streams`] a new session continues where the shard's
+//! stream stopped instead, so each tag is generated once per shard (the chaos soak's mode;
+//! [`crate::ledger`] records which session was sent which positions).
 
 mod config;
 mod guild;

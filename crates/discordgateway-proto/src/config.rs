@@ -116,6 +116,10 @@ pub struct Config {
     limits: Limits,
     /// Reconnect behaviour.
     reconnect: ReconnectPolicy,
+    /// Whether dispatches with an unknown `t` are delivered as [`EventType::Unknown`].
+    ///
+    /// [`EventType::Unknown`]: crate::EventType::Unknown
+    unknown_events: bool,
 }
 
 impl Config {
@@ -183,6 +187,14 @@ impl Config {
     pub fn reconnect(&self) -> ReconnectPolicy {
         self.reconnect
     }
+
+    /// Whether dispatches whose `t` is not a known event are delivered as
+    /// [`EventType::Unknown`](crate::EventType::Unknown) (see
+    /// [`ConfigBuilder::unknown_events`]).
+    #[must_use]
+    pub fn unknown_events(&self) -> bool {
+        self.unknown_events
+    }
 }
 
 /// Builds a [`Config`]; every setter documents its default.
@@ -201,6 +213,8 @@ pub struct ConfigBuilder {
     limits: Limits,
     /// Reconnect policy.
     reconnect: ReconnectPolicy,
+    /// Deliver unknown events.
+    unknown_events: bool,
 }
 
 impl ConfigBuilder {
@@ -214,7 +228,21 @@ impl ConfigBuilder {
             default_url: None,
             limits: Limits::default(),
             reconnect: ReconnectPolicy::default(),
+            unknown_events: false,
         }
+    }
+
+    /// Deliver dispatches whose `t` is not a documented event (Discord adds events without
+    /// notice, GATEWAY.md §2.1) as [`EventType::Unknown`](crate::EventType::Unknown) with the
+    /// raw `d`, instead of dropping them. Never an error either way: an unknown event is
+    /// counted as dropped when this is off.
+    ///
+    /// Default `false`: only declared events are delivered, and an unknown event cannot be
+    /// declared (an [`EventSet`] has no bit for it), so the default drops them unparsed.
+    /// Declared known events are delivered as before whichever the setting.
+    pub fn unknown_events(mut self, deliver: bool) -> Self {
+        self.unknown_events = deliver;
+        self
     }
 
     /// Events wanted in guilds (default none).
@@ -333,6 +361,7 @@ impl ConfigBuilder {
             params: self.params,
             limits: self.limits,
             reconnect: self.reconnect,
+            unknown_events: self.unknown_events,
         })
     }
 }

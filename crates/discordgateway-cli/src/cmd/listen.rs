@@ -41,7 +41,8 @@ pub(crate) struct Args {
     /// Gateway URL (Discord's by default; the emulator's from `discordgateway emulate`).
     #[arg(long, default_value = DISCORD_GATEWAY)]
     url: String,
-    /// Guild events to receive, comma-separated, in CRUD or wire names, or `all`.
+    /// Guild events to receive, comma-separated, in CRUD or wire names, or `all` (which also
+    /// prints events newer than this version, as unknown).
     #[arg(long, default_value = "MessageCreate")]
     events: String,
     /// Direct-message events to receive, same syntax.
@@ -89,6 +90,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let core = Config::builder(token)
         .guild_events(parse_events(&args.events).context("--events")?)
         .dm_events(parse_events(&args.dm_events).context("--dm-events")?)
+        .unknown_events(asks_all(&args.events) || asks_all(&args.dm_events))
         .compression(parse_compression(&args.compress)?)
         .default_url(GatewayUrl::parse(&args.url).context("--url is not a ws:// or wss:// url")?);
     if let Some(addr) = args.metrics {
@@ -303,6 +305,13 @@ fn shard_selection(
     Ok((0..total, total))
 }
 
+/// Whether a list says `all`: then events Discord adds later (unknown to this version) are
+/// printed too, with their wire name as `event`.
+pub(crate) fn asks_all(text: &str) -> bool {
+    text.split(',')
+        .any(|n| n.trim().eq_ignore_ascii_case("all"))
+}
+
 /// A comma-separated list of event names (CRUD or wire), or `all`; empty is none.
 pub(crate) fn parse_events(text: &str) -> anyhow::Result<EventSet> {
     let mut set = EventSet::new();
@@ -326,4 +335,23 @@ fn parse_compression(text: &str) -> anyhow::Result<Compression> {
         "none" => Compression::None,
         other => bail!("--compress {other:?}: use zstd, zlib or none"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_turns_on_unknown_events() {
+        const CASES: &[(&str, bool)] = &[
+            ("all", true),
+            ("MessageCreate, ALL", true),
+            ("MessageCreate", false),
+            ("", false),
+            ("allium", false),
+        ];
+        for &(text, want) in CASES {
+            assert_eq!(asks_all(text), want, "case {text:?}");
+        }
+    }
 }

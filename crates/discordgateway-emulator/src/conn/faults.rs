@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use tokio_websockets::Message;
 
 use super::{Conn, Exit, Step};
-use crate::{faults::Fault, state::lock, wire::op};
+use crate::{faults::Fault, ledger::Invalidation, state::lock, wire::op};
 
 impl Conn {
     /// Applies a fault.
@@ -29,7 +29,7 @@ impl Conn {
                 )?;
                 if !resumable && let Some(s) = self.session.take() {
                     let id = lock(&s).id.clone();
-                    self.shared.end_session(&id);
+                    self.shared.end_session(&id, Invalidation::InvalidSession);
                     self.pace = None;
                 }
             }

@@ -39,8 +39,11 @@ impl Conn {
             .clamp(1, BATCH);
         {
             let mut s = lock(&session);
+            // Every event taken from the stream counts as generated for `s`, even when encoding
+            // fails part-way, so the ledger is recorded before the error is returned.
+            let mut encoded = Ok(());
             let mut left = budget;
-            while left > 0 {
+            'runs: while left > 0 {
                 let Some(run) = s.stream.next_run(left) else {
                     self.pace = None;
                     break;
@@ -49,15 +52,24 @@ impl Conn {
                 left -= events.len();
                 pace.sent += events.len() as u64;
                 if run.is_whole_chunk() && self.transport.is_zlib() && self.skip == 0 {
-                    self.send_zlib_chunk(&mut s, &run)?;
+                    encoded = self.send_zlib_chunk(&mut s, &run);
+                    if encoded.is_err() {
+                        break;
+                    }
                     continue;
                 }
                 for ev in events {
                     if let Some(data) = ev.for_intents(s.intents) {
-                        self.encode_admitted(&mut s, &ev.out.name, data)?;
+                        encoded = self.encode_admitted(&mut s, &ev.out.name, data);
+                        if encoded.is_err() {
+                            break 'runs;
+                        }
                     }
                 }
             }
+            // Record before any early return: a generated event counts as sent to `s`.
+            self.shared.generated(&s);
+            encoded?;
         }
         if self.pace.is_some() {
             self.pace = Some(pace);

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use super::{Conn, Exit, Pace, Step};
 use crate::{
     commands::{self, Asker},
+    ledger::Invalidation,
     state::{Replayed, SessionRef, lock},
     wire::{Name, Outbound, close, intents, op},
     workload::GuildCreateOptions,
@@ -150,13 +151,20 @@ impl Conn {
         let seq = r.seq.unwrap_or(0);
         match self.replay_into_batch(&session, seq)? {
             ResumeCheck::Ahead => {
-                self.shared.end_session(&r.session_id);
+                self.shared.end_session(
+                    &r.session_id,
+                    Invalidation::Closed {
+                        code: close::INVALID_SEQ,
+                    },
+                );
                 return Err(Exit::Close(
                     close::INVALID_SEQ,
                     "invalid seq: ahead of the server",
                 ));
             }
             ResumeCheck::TooOld => {
+                self.shared
+                    .invalidate(&r.session_id, Invalidation::ResumeTooOld);
                 self.encode_op(op::INVALID_SESSION, b"false")?;
                 return self.flush();
             }

@@ -41,6 +41,14 @@ pub struct WorkloadConfig {
     pub rate: Rate,
     /// Relative weights of each generated event kind.
     pub mix: Mix,
+    /// What a NEW session (a successful Identify) on a shard receives. `false` (the default,
+    /// which the benchmarks rely on): the shard's stream restarts at position 0, so every
+    /// session sees the same tags. `true`: the stream continues where the shard's furthest
+    /// session stopped, as Discord's world does (it never replays history to a new session),
+    /// so each tag is generated once per shard and the events a dead session never delivered
+    /// are gone; the chaos soak uses this with [`crate::EmulatorHandle::ledger`] to tell them
+    /// apart from real losses. Keyed by `[shard_id, num_shards]`.
+    pub continue_streams: bool,
 }
 
 impl Default for WorkloadConfig {
@@ -54,6 +62,7 @@ impl Default for WorkloadConfig {
             events_per_shard: Some(0),
             rate: Rate::Max,
             mix: Mix::default(),
+            continue_streams: false,
         }
     }
 }

@@ -91,7 +91,8 @@ impl EventKind {
 #[non_exhaustive]
 pub struct WorkloadEvent {
     /// Unique per (shard, position): `shard << 40 | position`; also in `data` as
-    /// `emulator_tag`. A new session on the shard replays the same tags from the start.
+    /// `emulator_tag`. A new session on the shard replays the same tags from the start, unless
+    /// `continue_streams` is on (see [`WorkloadConfig::continue_streams`]).
     pub tag: u64,
     /// 0-based position in the shard's stream.
     pub position: u64,

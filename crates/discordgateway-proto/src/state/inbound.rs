@@ -204,11 +204,15 @@ impl GatewayState {
                 }
             }
         }
-        let Some(kind) = EventType::from_wire_bytes(name.as_bytes()) else {
-            self.dropped += 1;
-            return;
+        let kind = match EventType::from_wire_bytes(name.as_bytes()) {
+            Some(kind) => kind,
+            None if self.config.unknown_events() => EventType::Unknown(name.into()),
+            None => {
+                self.dropped += 1;
+                return;
+            }
         };
-        if !self.delivered.contains(&kind) {
+        if kind.is_known() && !self.delivered.contains(&kind) {
             self.dropped += 1;
         } else {
             trace!(seq, event = name, "dispatch");
