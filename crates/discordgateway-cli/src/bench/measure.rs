@@ -14,8 +14,8 @@
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Allocations made through [`CountingAlloc`] since the process started.
@@ -225,6 +225,58 @@ impl Window {
     }
 }
 
+/// The outcome of [`run_shards`].
+#[derive(Debug, Clone, Copy)]
+pub struct Run {
+    /// RSS just before the first shard was created.
+    pub rss_baseline: u64,
+    /// From creating the shards to the last burst's end.
+    pub startup: Duration,
+    /// Window start (the last burst ended).
+    pub start: Snapshot,
+    /// Window end (the last shard finished).
+    pub end: Snapshot,
+}
+
+/// Spawns `task(id, window, release)` for every shard id, waits for the window to close,
+/// then releases the shards (they stay connected until then) and joins them.
+///
+/// # Errors
+///
+/// The first shard task that fails or ends before the window closed.
+pub async fn run_shards<F, Fut>(shards: u32, task: F) -> anyhow::Result<Run>
+where
+    F: Fn(u32, Arc<Window>, tokio::sync::watch::Receiver<bool>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    use anyhow::Context as _;
+    let window = Arc::new(Window::new(shards as usize));
+    let (release_tx, release) = tokio::sync::watch::channel(false);
+    let rss_baseline = rss_bytes();
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for id in 0..shards {
+        tasks.spawn(task(id, window.clone(), release.clone()));
+    }
+    let (start, end) = tokio::select! {
+        window = window.wait() => window,
+        Some(failed) = tasks.join_next() => {
+            failed.context("a shard task panicked")??;
+            anyhow::bail!("a shard task ended before the window closed");
+        }
+    };
+    let _ = release_tx.send(true);
+    while let Some(done) = tasks.join_next().await {
+        done.context("a shard task panicked")??;
+    }
+    Ok(Run {
+        rss_baseline,
+        startup: start.at.duration_since(started),
+        start,
+        end,
+    })
+}
+
 /// What is delivered to the harness: everything, nothing, or a list of wire names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subscribe {
@@ -312,14 +364,8 @@ pub struct Measured {
     pub encoding: String,
     /// What was delivered.
     pub subscribe: Subscribe,
-    /// RSS before the first shard was created.
-    pub rss_baseline: u64,
-    /// From creating the shards to the last burst's end.
-    pub startup: Duration,
-    /// Window start.
-    pub start: Snapshot,
-    /// Window end.
-    pub end: Snapshot,
+    /// The run's window and baseline.
+    pub run: Run,
     /// The emulator's `(events_sent, send_rate)`.
     pub emulator: Option<(u64, f64)>,
 }
@@ -327,13 +373,19 @@ pub struct Measured {
 impl Measured {
     /// The JSON report (fields named in issue 7, plus context).
     pub fn to_json(&self) -> serde_json::Value {
-        let events = self.end.events.saturating_sub(self.start.events);
-        let seconds = self.end.at.duration_since(self.start.at).as_secs_f64();
-        let cpu = self.end.cpu - self.start.cpu;
-        let allocs = self.end.allocs.saturating_sub(self.start.allocs);
+        let Run {
+            rss_baseline,
+            startup,
+            start,
+            end,
+        } = self.run;
+        let events = end.events.saturating_sub(start.events);
+        let seconds = end.at.duration_since(start.at).as_secs_f64();
+        let cpu = end.cpu - start.cpu;
+        let allocs = end.allocs.saturating_sub(start.allocs);
         let per_event = |x: f64| (events > 0).then(|| x / events as f64);
         let allocs_per_event = per_event(allocs as f64);
-        let idle = self.start.rss.saturating_sub(self.rss_baseline) as f64 / self.shards as f64;
+        let idle = start.rss.saturating_sub(rss_baseline) as f64 / self.shards as f64;
         serde_json::json!({
             "client": self.client,
             "shards": self.shards,
@@ -344,8 +396,8 @@ impl Measured {
             "cpu_ns_per_event": per_event(cpu * 1e9),
             "cpu_utilisation": (seconds > 0.0).then(|| cpu / seconds),
             "rss_bytes_per_idle_shard": idle,
-            "rss_bytes_baseline": self.rss_baseline,
-            "rss_bytes_after_burst": self.start.rss,
+            "rss_bytes_baseline": rss_baseline,
+            "rss_bytes_after_burst": start.rss,
             "allocations": allocs,
             "allocs_per_delivered_event":
                 if self.subscribe == Subscribe::None { None } else { allocs_per_event },
@@ -353,7 +405,7 @@ impl Measured {
                 if self.subscribe == Subscribe::None { allocs_per_event } else { None },
             "emulator_events_sent": self.emulator.map(|e| e.0),
             "emulator_events_per_sec": self.emulator.map(|e| e.1),
-            "startup_seconds": self.startup.as_secs_f64(),
+            "startup_seconds": startup.as_secs_f64(),
             "compress": self.compress,
             "encoding": self.encoding,
             "subscribe": self.subscribe.label(),

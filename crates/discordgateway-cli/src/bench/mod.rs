@@ -82,10 +82,6 @@ pub(crate) struct Plan {
     pub(crate) events: u64,
     /// Shared identify queue.
     pub(crate) queue: Arc<LocalIdentifyQueue>,
-    /// The measured window.
-    pub(crate) window: Arc<Window>,
-    /// Becomes true when the run is over (shards stay connected until then).
-    pub(crate) release: watch::Receiver<bool>,
 }
 
 impl Plan {
@@ -126,8 +122,14 @@ fn seen(shard: &Shard) -> u64 {
     stats.events_delivered + stats.events_dropped
 }
 
-/// One shard: READY and its burst, then `plan.events` dispatches, then idle until released.
-pub(crate) async fn shard_task(id: u32, plan: Arc<Plan>) -> anyhow::Result<()> {
+/// One shard: READY and its burst, then `plan.events` dispatches, then idle until
+/// `release` turns true.
+pub(crate) async fn shard_task(
+    id: u32,
+    plan: Arc<Plan>,
+    window: Arc<Window>,
+    mut release: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
     let mut shard = Shard::new(plan.config(id)?);
     let mut burst_left: Option<usize> = None;
     while burst_left != Some(0) {
@@ -139,7 +141,7 @@ pub(crate) async fn shard_task(id: u32, plan: Arc<Plan>) -> anyhow::Result<()> {
             }
         }
     }
-    plan.window.bootstrapped();
+    window.bootstrapped();
     let base = seen(&shard);
     let mut reported = 0;
     let mut tick = tokio::time::interval(Duration::from_millis(1));
@@ -151,11 +153,10 @@ pub(crate) async fn shard_task(id: u32, plan: Arc<Plan>) -> anyhow::Result<()> {
             _ = tick.tick() => {}
         }
         let now = seen(&shard) - base;
-        plan.window.add(now - reported);
+        window.add(now - reported);
         reported = now;
     }
-    plan.window.finished();
-    let mut release = plan.release.clone();
+    window.finished();
     let _ = release.wait_for(|done| *done).await;
     Ok(())
 }

@@ -8,14 +8,13 @@
 
 use std::io::Write as _;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use discordgateway::proto::Compression;
 use discordgateway::{GatewayUrl, LocalIdentifyQueue};
-use tokio::sync::watch;
 
-use crate::bench::measure::{self, Measured, Subscribe, Window};
+use crate::bench::measure::{self, Measured, Subscribe};
 use crate::bench::{ChildEmulator, Plan, floor, shard_task};
 
 /// Flags of `bench`.
@@ -122,8 +121,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         floor::measure(&url, compression, args.shards, args.events).await?
     };
 
-    let window = Arc::new(Window::new(args.shards as usize));
-    let (release_tx, release) = watch::channel(false);
     let queue = LocalIdentifyQueue::builder()
         .max_concurrency(args.shards)
         .window(Duration::from_millis(100))
@@ -135,36 +132,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
         subscribe: args.subscribe.clone(),
         events: args.events,
         queue: Arc::new(queue),
-        window: window.clone(),
-        release,
     });
-    let rss_baseline = measure::rss_bytes();
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for id in 0..args.shards {
-        tasks.spawn(shard_task(id, plan.clone()));
-    }
-    let (start, end) = tokio::select! {
-        window = window.wait() => window,
-        Some(failed) = tasks.join_next() => {
-            failed.context("a shard task panicked")??;
-            anyhow::bail!("a shard task ended early");
-        }
-    };
-    let _ = release_tx.send(true);
-    while let Some(done) = tasks.join_next().await {
-        done.context("a shard task panicked")??;
-    }
+    let run = measure::run_shards(args.shards, |id, window, release| {
+        shard_task(id, plan.clone(), window, release)
+    })
+    .await?;
     let measured = Measured {
         client: "discordgateway",
         shards: args.shards as usize,
         compress: args.compress.clone(),
         encoding: args.encoding.clone(),
         subscribe: args.subscribe.clone(),
-        rss_baseline,
-        startup: start.at.duration_since(started),
-        start,
-        end,
+        run,
         emulator: measure::emulator_stats(&url).await,
     };
     report(&args, &measured, floor, fd_limit, overhead_ns)
