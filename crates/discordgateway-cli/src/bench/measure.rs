@@ -412,3 +412,22 @@ impl Measured {
         })
     }
 }
+
+/// Prints `report` on stdout: one JSON line (`as_json`) or one aligned `key  value` line per
+/// field.
+///
+/// # Errors
+///
+/// Writing to stdout failed.
+pub fn print_report(report: &serde_json::Value, as_json: bool) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    if as_json {
+        writeln!(out, "{report}")?;
+    } else if let Some(obj) = report.as_object() {
+        for (k, v) in obj {
+            writeln!(out, "{k:>32}  {v}")?;
+        }
+    }
+    out.flush()
+}

@@ -6,7 +6,6 @@
 //! running instead. The method (window, counters) is described in `bench::measure` and in
 //! BENCHMARKS.md at the repository root.
 
-use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -175,13 +174,6 @@ fn report(
     if let (Some(obj), serde_json::Value::Object(extra)) = (json.as_object_mut(), fields) {
         obj.extend(extra);
     }
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        writeln!(out, "{json}")?;
-    } else if let Some(obj) = json.as_object() {
-        for (k, v) in obj {
-            writeln!(out, "{k:>32}  {v}")?;
-        }
-    }
+    measure::print_report(&json, args.json)?;
     Ok(())
 }
