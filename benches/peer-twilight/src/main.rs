@@ -21,7 +21,6 @@
 #[allow(dead_code, unreachable_pub)]
 mod measure;
 
-use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -147,15 +146,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         run,
         emulator: measure::emulator_stats(&args.url).await,
     };
-    let mut out = std::io::stdout().lock();
-    let json = measured.to_json();
-    if args.json {
-        writeln!(out, "{json}")?;
-    } else if let Some(obj) = json.as_object() {
-        for (k, v) in obj {
-            writeln!(out, "{k:>32}  {v}")?;
-        }
-    }
+    measure::print_report(&measured.to_json(), args.json)?;
     Ok(())
 }
 
