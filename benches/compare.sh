@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# A/B comparison of discordgateway against twilight-gateway on the same emulator workload.
+#
+# For every compression (none zlib zstd) and delivery mode (all = delivered raw, none =
+# every event dropped by the library's own filter) it runs ours and theirs alternately,
+# A B A B ..., PAIRS times; each run gets a fresh emulator process with the same seed as its
+# partner, so both see the identical byte stream. It prints, per cell, the median of the
+# per-pair ratios ours/theirs of events/s and of CPU time per event (theirs/ours), plus
+# medians of the raw figures. All JSON lines are kept in $OUT/runs.jsonl.
+#
+# Usage: benches/compare.sh            (env: PAIRS=5 EVENTS=200000 SHARDS=1
+#                                       COMPRESS="none zlib zstd" SUBSCRIBE="all none"
+#                                       OUT=target/compare CARGO_TARGET_DIR=...)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PAIRS=${PAIRS:-5}
+EVENTS=${EVENTS:-200000}
+SHARDS=${SHARDS:-1}
+COMPRESS=${COMPRESS:-"none zlib zstd"}
+SUBSCRIBE=${SUBSCRIBE:-"all none"}
+TARGET=${CARGO_TARGET_DIR:-target}
+OUT=${OUT:-$TARGET/compare}
+mkdir -p "$OUT"
+ulimit -n "$(ulimit -Hn)" || true
+
+echo "== building (release)" >&2
+cargo build --release -q -p discordgateway-cli
+DG="$TARGET/release/discordgateway"
+for c in $COMPRESS; do
+    features=""
+    [ "$c" != none ] && features="--features $c"
+    # shellcheck disable=SC2086
+    cargo build --release -q -p discordgateway-peer-twilight $features
+    cp "$TARGET/release/peer-twilight" "$OUT/peer-twilight-$c"
+done
+
+EMU_PID=""
+cleanup() { [ -n "$EMU_PID" ] && kill "$EMU_PID" 2>/dev/null || true; }
+trap cleanup EXIT
+
+# Starts an emulator for one run (seed $1); sets EMU_PID and URL.
+start_emulator() {
+    local url_file="$OUT/emulator.url"
+    : >"$url_file"
+    "$DG" emulate --shards "$SHARDS" --guilds $((SHARDS * 4)) --max-concurrency "$SHARDS" \
+        --identify-window-ms 100 --events-per-shard "$EVENTS" --rate max --seed "$1" \
+        >"$url_file" 2>/dev/null &
+    EMU_PID=$!
+    for _ in $(seq 100); do
+        URL=$(head -n1 "$url_file")
+        [ -n "$URL" ] && return 0
+        sleep 0.05
+    done
+    echo "the emulator did not print its URL" >&2
+    exit 1
+}
+
+# One run: side ($1 ours|theirs), compression ($2), subscribe ($3), pair ($4).
+run_one() {
+    start_emulator "$4"
+    local line
+    if [ "$1" = ours ]; then
+        line=$("$DG" bench --url "$URL" --shards "$SHARDS" --events "$EVENTS" --compress "$2" \
+            --subscribe "$3" --no-floor --json | tail -n1)
+    else
+        line=$("$OUT/peer-twilight-$2" --url "$URL" --shards "$SHARDS" --events "$EVENTS" \
+            --compress "$2" --subscribe "$3" --json | tail -n1)
+    fi
+    kill "$EMU_PID" 2>/dev/null || true
+    wait "$EMU_PID" 2>/dev/null || true
+    EMU_PID=""
+    echo "{\"side\":\"$1\",\"pair\":$4,\"run\":$line}" >>"$OUT/runs.jsonl"
+    echo "$1 $2 $3 pair $4: $(echo "$line" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("%.0f ev/s, %.0f cpu-ns/ev" % (r["events_per_sec"], r["cpu_ns_per_event"]))')" >&2
+}
+
+: >"$OUT/runs.jsonl"
+for c in $COMPRESS; do
+    for s in $SUBSCRIBE; do
+        for p in $(seq "$PAIRS"); do
+            run_one ours "$c" "$s" "$p"
+            run_one theirs "$c" "$s" "$p"
+        done
+    done
+done
+
+python3 - "$OUT/runs.jsonl" <<'PY'
+import json, statistics, sys
+from collections import defaultdict
+runs = defaultdict(dict)
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    key = (r["run"]["compress"], r["run"]["subscribe"])
+    runs[key].setdefault(r["pair"], {})[r["side"]] = r["run"]
+med = statistics.median
+print(f"{'compress':8} {'mode':9} {'pairs':>5} {'eps ratio':>9} {'cpu ratio':>9} "
+      f"{'ours ev/s':>10} {'theirs ev/s':>11} {'ours ns/ev':>10} {'theirs ns/ev':>12} "
+      f"{'ours alloc/ev':>13} {'theirs alloc/ev':>15}")
+for (c, s), pairs in sorted(runs.items()):
+    full = [p for p in pairs.values() if "ours" in p and "theirs" in p]
+    o = [p["ours"] for p in full]
+    t = [p["theirs"] for p in full]
+    eps = med(p["ours"]["events_per_sec"] / p["theirs"]["events_per_sec"] for p in full)
+    cpu = med(p["theirs"]["cpu_ns_per_event"] / p["ours"]["cpu_ns_per_event"] for p in full)
+    field = "allocs_per_dropped_event" if s == "none" else "allocs_per_delivered_event"
+    mode = "dropped" if s == "none" else "delivered"
+    print(f"{c:8} {mode:9} {len(full):5} {eps:9.2f} {cpu:9.2f} "
+          f"{med(r['events_per_sec'] for r in o):10.0f} {med(r['events_per_sec'] for r in t):11.0f} "
+          f"{med(r['cpu_ns_per_event'] for r in o):10.0f} {med(r['cpu_ns_per_event'] for r in t):12.0f} "
+          f"{med(r[field] for r in o):13.4f} {med(r[field] for r in t):15.4f}")
+print("eps ratio: median over pairs of ours/theirs events per second; "
+      "cpu ratio: median over pairs of theirs/ours client CPU ns per event")
+PY
