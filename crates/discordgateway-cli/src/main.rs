@@ -1,7 +1,7 @@
 //! The `discordgateway` command line.
 //!
-//! Subcommands live in `cmd/`, one file each. Only `emulate` and `bench` exist so far; `demo`,
-//! `listen` and `chaos` (DESIGN.md) are added as they are built.
+//! Subcommands live in `cmd/`, one file each. `bench`, `demo`, `emulate` and `listen` exist;
+//! `chaos` (DESIGN.md) is added when it is built.
 
 mod bench;
 mod cmd;
@@ -24,10 +24,14 @@ struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Try it now: a fake gateway and a shard manager in this process, no token, no network.
+    Demo(cmd::demo::Args),
     /// Run a fake Discord gateway; the first stdout line is its ws:// URL.
     Emulate(cmd::emulate::Args),
     /// Measure throughput, CPU, memory and allocations against the emulator.
     Bench(cmd::bench::Args),
+    /// Connect a bot (token from DISCORD_TOKEN) and print one JSON line per event.
+    Listen(cmd::listen::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,8 +40,10 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     match cli.command {
+        Command::Demo(args) => runtime.block_on(cmd::demo::run(args)),
         Command::Emulate(args) => runtime.block_on(cmd::emulate::run(args)),
         // Builds its own runtime (current-thread by default) so every shard shares one thread.
         Command::Bench(args) => cmd::bench::main(args),
+        Command::Listen(args) => runtime.block_on(cmd::listen::run(args)),
     }
 }

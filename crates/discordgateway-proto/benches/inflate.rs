@@ -18,8 +18,27 @@ const MESSAGES: u64 = 1000;
 
 /// Words the generated message texts are made of.
 const WORDS: &[&str] = &[
-    "gateway", "shard", "the", "ping", "a", "heartbeat", "of", "resume", "zstd", "is", "fast",
-    "message", "guild", "ok", "lol", "when", "deploy", "bot", "events", "and", "channel",
+    "gateway",
+    "shard",
+    "the",
+    "ping",
+    "a",
+    "heartbeat",
+    "of",
+    "resume",
+    "zstd",
+    "is",
+    "fast",
+    "message",
+    "guild",
+    "ok",
+    "lol",
+    "when",
+    "deploy",
+    "bot",
+    "events",
+    "and",
+    "channel",
 ];
 
 /// A MESSAGE_CREATE dispatch whose content and ids vary with `i`.
@@ -60,12 +79,18 @@ fn bench(c: &mut Criterion) {
     let streams: [(&str, Vec<Vec<u8>>, fn() -> Inflater); 2] = [
         (
             "zlib",
-            messages.iter().map(|m| zlib.compress(m.as_bytes())).collect(),
+            messages
+                .iter()
+                .map(|m| zlib.compress(m.as_bytes()))
+                .collect(),
             || Inflater::Zlib(ZlibInflater::new(1 << 25)),
         ),
         (
             "zstd",
-            messages.iter().map(|m| zstd.compress(m.as_bytes())).collect(),
+            messages
+                .iter()
+                .map(|m| zstd.compress(m.as_bytes()))
+                .collect(),
             || Inflater::Zstd(ZstdInflater::new(1 << 25)),
         ),
     ];

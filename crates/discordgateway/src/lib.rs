@@ -22,6 +22,8 @@
 mod config;
 mod connect;
 mod driver;
+// `#[macro_use]`: the manager and the session store stamp their errors with `driver_error!`.
+#[macro_use]
 pub mod error;
 mod gateway_info;
 mod queue;
@@ -54,6 +56,20 @@ pub use queue::{
     LocalIdentifyQueueBuilder,
 };
 pub use shard::{CloseKind, Latency, Shard, ShardSender, ShardStats};
+
+mod manager;
+pub mod metrics;
+pub mod session_store;
+
+pub use manager::{
+    DEFAULT_DEDUP_WINDOW, DEFAULT_EVENT_CAPACITY, DEFAULT_GUILD_BURST_QUIET, DEFAULT_SHARD_BUFFER,
+    ManagerBuilder, ManagerError, ManagerErrorKind, ManagerStatus, ShardEvent, ShardFailure,
+    ShardManager, ShardStatus, StatusWatch,
+};
+
+pub use session_store::{
+    FileSessionStore, SessionStore, SessionStoreError, SessionStoreErrorKind, StoreFuture,
+};
 
 /// The sans-IO protocol crate, re-exported.
 pub use discordgateway_proto as proto;

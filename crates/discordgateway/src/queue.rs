@@ -21,11 +21,20 @@
 //!
 //! Each bucket is a fair (FIFO) async mutex holding the instant the bucket may next identify.
 //! `acquire` locks its bucket, sleeps until that instant, takes one session start from the
-//! budget (waiting for the reset if it must), moves the instant one window ahead and returns a
-//! permit that owns the lock. So the next Identify in a bucket goes out no sooner than one window
-//! after the previous grant, and never while the previous permit is still held. Every wait is an
-//! `.await` on the lock or a tokio sleep, and all state changes happen after the last `.await`,
-//! so dropping an `acquire` future at any point leaks nothing.
+//! budget (waiting for the reset if it must) and returns a permit that owns the lock. Every wait
+//! is an `.await` on the lock or a tokio sleep, and all state changes happen after the last
+//! `.await`, so dropping an `acquire` future at any point leaks nothing.
+//!
+//! **The window starts at the release, not at the grant.** Discord measures the spacing of
+//! Identifies by when they *arrive*. A grant says nothing about when the Identify reaches the
+//! wire: the shard may be polled late (a busy runtime, a slow TLS handshake), so a late
+//! Identify followed by a prompt one could arrive less than a window apart even though their
+//! grants were a window apart, and Discord answers op 9. The permit is dropped when READY
+//! arrives (or the attempt fails), which is after the Identify reached the server whenever it
+//! was sent at all; so the lock sets the bucket's next instant to *release + window*, and the
+//! next Identify in the bucket arrives at least one window after the previous one, whatever
+//! the delays. The cost is one READY round trip per round of a startup (milliseconds on top of
+//! each 5 s window).
 
 use std::fmt;
 use std::future::Future;
@@ -128,7 +137,7 @@ pub struct LocalIdentifyQueue {
 struct Inner {
     /// One fair lock per bucket, holding the earliest instant of the bucket's next Identify.
     buckets: Box<[Arc<AsyncMutex<Option<Instant>>>]>,
-    /// Minimum spacing between two grants in one bucket.
+    /// Minimum spacing between a permit's release and the next grant in its bucket.
     window: Duration,
     /// The session-start budget, if known.
     budget: Mutex<Option<Budget>>,
@@ -168,8 +177,9 @@ impl LocalIdentifyQueueBuilder {
         self
     }
 
-    /// Spacing between two grants in one bucket. Default [`IDENTIFY_WINDOW`] (5 s); shorten it
-    /// only against an emulator configured the same way.
+    /// Spacing between a permit's release (READY or failure) and the next grant in its bucket
+    /// (see the module docs for why it counts from the release). Default [`IDENTIFY_WINDOW`]
+    /// (5 s); shorten it only against an emulator configured the same way.
     pub fn window(mut self, window: Duration) -> Self {
         self.window = window;
         self
@@ -285,7 +295,7 @@ impl LocalIdentifyQueue {
     async fn acquire_local(&self, shard_id: u32) -> IdentifyPermit {
         let index = usize::try_from(shard_id).unwrap_or(usize::MAX) % self.inner.buckets.len();
         let bucket = Arc::clone(&self.inner.buckets[index]);
-        let mut guard: OwnedMutexGuard<Option<Instant>> = bucket.lock_owned().await;
+        let guard: OwnedMutexGuard<Option<Instant>> = bucket.lock_owned().await;
         if let Some(next) = *guard {
             sleep_until(next).await;
         }
@@ -305,9 +315,13 @@ impl LocalIdentifyQueue {
                 }
             }
         }
-        *guard = Some(Instant::now() + self.inner.window);
         debug!(shard_id, bucket = index, "identify permit granted");
-        IdentifyPermit::new(move || drop(guard))
+        let window = self.inner.window;
+        IdentifyPermit::new(move || {
+            // The Identify (if sent) has arrived by now: the window counts from here.
+            let mut guard = guard;
+            *guard = Some(Instant::now() + window);
+        })
     }
 }
 
@@ -407,7 +421,46 @@ mod tests {
         };
         tokio::time::sleep(Duration::from_secs(8)).await; // READY is slow
         drop(permit);
-        assert_eq!(waiter.await.expect("task"), 8);
+        assert_eq!(
+            waiter.await.expect("task"),
+            13,
+            "a window after the release"
+        );
+    }
+
+    /// The startup-bench bug: grants a window apart, but the first Identify reaches the server
+    /// late, so the second arrived less than a window after it and Discord answered op 9.
+    #[tokio::test(start_paused = true)]
+    async fn identifies_arrive_a_window_apart_even_when_one_is_sent_late() {
+        const WINDOW: Duration = Duration::from_millis(500);
+        const CASES: &[(&str, u64)] = &[
+            // name, how late the first Identify is sent after its grant (ms); READY 10 ms later
+            ("prompt", 0),
+            ("late by half a window", 250),
+            ("late by almost a window", 490),
+            ("late by more than a window", 700),
+        ];
+        for &(name, late_ms) in CASES {
+            let queue = LocalIdentifyQueue::builder().window(WINDOW).build();
+            let first = queue.acquire(0).await.expect("grant");
+            let second = {
+                let queue = queue.clone();
+                tokio::spawn(async move {
+                    let permit = queue.acquire(0).await;
+                    (Instant::now(), permit) // sent at once, arrives at once (loopback)
+                })
+            };
+            tokio::time::sleep(Duration::from_millis(late_ms)).await;
+            let first_arrival = Instant::now();
+            tokio::time::sleep(Duration::from_millis(10)).await; // READY
+            drop(first);
+            let (second_arrival, _permit) = second.await.expect("task");
+            let gap = second_arrival.duration_since(first_arrival);
+            assert!(
+                gap >= WINDOW,
+                "case {name}: identifies arrived {gap:?} apart, less than the {WINDOW:?} window"
+            );
+        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -449,13 +502,13 @@ mod tests {
         // Waiting on the lock, then cancelled.
         let cancelled = tokio::time::timeout(Duration::from_secs(1), queue.acquire(0)).await;
         assert!(cancelled.is_err(), "still waiting when cancelled");
-        drop(held);
+        drop(held); // at 1 s: the bucket's next grant is at 6 s
         // Sleeping until the window ends, then cancelled.
         let cancelled = tokio::time::timeout(Duration::from_secs(2), queue.acquire(0)).await;
         assert!(cancelled.is_err(), "still sleeping when cancelled");
-        // The bucket is free and its slot unchanged: the next grant lands at 5 s, not later.
+        // The bucket is free and its slot unchanged: the next grant lands at 6 s, not later.
         drop(queue.acquire(0).await.expect("grant"));
-        assert_eq!(secs(start), 5);
+        assert_eq!(secs(start), 6);
     }
 
     #[test]

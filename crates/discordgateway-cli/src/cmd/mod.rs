@@ -1,4 +1,6 @@
 //! One module per subcommand.
 
 pub(crate) mod bench;
+pub(crate) mod demo;
 pub(crate) mod emulate;
+pub(crate) mod listen;
