@@ -146,7 +146,7 @@ pub fn scan(msg: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
         return Err(EnvelopeError::MissingOp { offset: cur.pos });
     }
     loop {
-        cur.member(&mut fields)?;
+        cur.member(&mut fields, false)?;
         cur.skip_ws();
         if cur.next_byte(b",}", "',' or '}'")? == b'}' {
             break;
@@ -166,6 +166,57 @@ pub fn scan(msg: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
         seq: fields.seq.flatten(),
         event_name: fields.event_name.flatten(),
         data: fields.data,
+    })
+}
+
+/// Reads only the envelope keys that come before `d`: the fast path for dispatches that
+/// will be dropped unparsed.
+///
+/// Returns `Some` when `op`, `s` and `t` all precede `d` (Discord's own key order is
+/// `t`, `s`, `op`, `d`, and the emulator writes `op`, `t`, `s`, `d`), with `s` and `t`
+/// non-null; the returned envelope has `data: None` because `d` was not read. Returns
+/// `None` in every other case (`d` first, a key missing or `null`, anything malformed
+/// before `d`), and the caller then runs [`scan`].
+///
+/// **Trade-off**: `d` and whatever follows it are not looked at, so a message whose `d` is
+/// malformed or truncated, that repeats a key after `d`, or that has trailing bytes, is
+/// not reported. This is only acceptable for a message whose payload is thrown away; a
+/// delivered or otherwise used message must go through [`scan`], which checks all of it.
+///
+/// # Examples
+///
+/// ```
+/// use discordgateway_proto::envelope::scan_head;
+///
+/// let head = scan_head(br#"{"t":"TYPING_START","s":7,"op":0,"d":{"not even":"read"#).expect("head");
+/// assert_eq!((head.op, head.seq, head.event_name), (0, Some(7), Some("TYPING_START")));
+/// assert_eq!(head.data, None);
+/// assert_eq!(scan_head(br#"{"d":{},"op":0,"s":7,"t":"TYPING_START"}"#), None);
+/// ```
+#[must_use]
+pub fn scan_head(msg: &[u8]) -> Option<Envelope<'_>> {
+    let mut cur = Cursor { buf: msg, pos: 0 };
+    cur.skip_ws();
+    if cur.peek() != Some(b'{') {
+        return None;
+    }
+    cur.pos += 1;
+    let mut fields = Fields::default();
+    loop {
+        cur.skip_ws();
+        if cur.member(&mut fields, true).ok()? {
+            break;
+        }
+        cur.skip_ws();
+        if cur.next_byte(b",", "','").is_err() {
+            return None;
+        }
+    }
+    Some(Envelope {
+        op: fields.op?,
+        seq: Some(fields.seq.flatten()?),
+        event_name: Some(fields.event_name.flatten()?),
+        data: None,
     })
 }
 
@@ -293,7 +344,14 @@ impl<'a> Cursor<'a> {
     }
 
     /// Reads one `"key": value` member of the envelope into `fields`.
-    fn member(&mut self, fields: &mut Fields<'a>) -> Result<(), EnvelopeError> {
+    ///
+    /// With `stop_at_data`, a `d` key whose `op`, `s` and `t` were all seen before it is
+    /// not read: the cursor stays at its value and `Ok(true)` is returned.
+    fn member(
+        &mut self,
+        fields: &mut Fields<'a>,
+        stop_at_data: bool,
+    ) -> Result<bool, EnvelopeError> {
         let key_at = self.pos;
         self.next_byte(b"\"", "a key string")?;
         let (end, escaped) = string_end(self.buf, key_at)?;
@@ -305,6 +363,14 @@ impl<'a> Cursor<'a> {
         let value_at = self.pos;
         if value_at == self.buf.len() {
             return Err(EnvelopeError::Truncated { offset: value_at });
+        }
+        if stop_at_data
+            && key == Key::Data
+            && fields.op.is_some()
+            && fields.seq.is_some()
+            && fields.event_name.is_some()
+        {
+            return Ok(true);
         }
         let duplicate = match key {
             Key::Op => fields.op.replace(self.op()?).is_some(),
@@ -325,7 +391,7 @@ impl<'a> Cursor<'a> {
                 offset: key_at,
             });
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Parses `op`: a JSON integer from 0 to 255.

@@ -8,15 +8,21 @@
 //! prefix is replayed untimed before each pass because the stream context depends on it.
 //! The result is events/s and MB/s of decompression alone on one thread
 //! (`shared/protocol/GATEWAY.md` §7.1, §7.3).
+//!
+//! The same frames are also fed, in-process and without sockets, through a `GatewayState`
+//! configured like the bench's shards (decompression, envelope scan, sequencing, filtering,
+//! delivery into the arena; a fixed `now`, so no clock reads): the core's cost per event,
+//! which separates the library's own work from socket, kernel and runtime costs.
 
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use discordgateway::Intents;
 use discordgateway::proto::Compression;
-use discordgateway::proto::config::DEFAULT_MAX_MESSAGE_SIZE;
+use discordgateway::proto::config::{Config, DEFAULT_MAX_MESSAGE_SIZE};
 use discordgateway::proto::envelope::scan;
 use discordgateway::proto::inflate::{Inflater, ZlibInflater, ZstdInflater};
+use discordgateway::proto::state::{Frame, GatewayState};
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio_websockets::{ClientBuilder, Message};
 
@@ -35,6 +41,10 @@ pub(crate) struct Floor {
     pub(crate) passes: u32,
     /// Total timed decompression.
     pub(crate) elapsed: Duration,
+    /// Timed passes through the core.
+    pub(crate) core_passes: u32,
+    /// Total time in the core.
+    pub(crate) core_elapsed: Duration,
 }
 
 impl Floor {
@@ -46,6 +56,11 @@ impl Floor {
     /// Nanoseconds of decompression per event.
     pub(crate) fn ns_per_event(&self) -> f64 {
         1e9 / self.events_per_sec()
+    }
+
+    /// Nanoseconds per event through the whole core (decompression included).
+    pub(crate) fn core_ns_per_event(&self) -> f64 {
+        self.core_elapsed.as_secs_f64() * 1e9 / (self.events * u64::from(self.core_passes)) as f64
     }
 
     /// Decompressed megabytes (10^6) per second.
@@ -86,17 +101,50 @@ struct Recording {
 /// compression or when `events` is 0.
 pub(crate) async fn measure(
     ws_url: &str,
-    compression: Compression,
+    config: &Config,
     total: u32,
     events: u64,
 ) -> anyhow::Result<Option<Floor>> {
+    let compression = config.params().compression;
     if events == 0 || inflater(compression).is_none() {
         return Ok(None);
     }
     let recording = record(ws_url, compression, total, events)
         .await
         .context("recording the floor session")?;
-    time(&recording, compression).map(Some)
+    let mut floor = time(&recording, compression)?;
+    while floor.core_passes < 3
+        || (floor.core_elapsed < Duration::from_secs(1) && floor.core_passes < 100)
+    {
+        floor.core_elapsed += core_pass(&recording, config);
+        floor.core_passes += 1;
+    }
+    Ok(Some(floor))
+}
+
+/// One pass of the recording through a fresh `GatewayState`; returns the steady-state time.
+fn core_pass(rec: &Recording, config: &Config) -> Duration {
+    let now = Instant::now();
+    let mut state = GatewayState::new(config.clone(), now, 1);
+    while state.poll_transmit().is_some() {}
+    state.handle_connected(now);
+    let (prefix, steady) = rec.frames.split_at(rec.steady_from);
+    for frame in prefix {
+        state.handle_frame(now, Frame::Binary(frame));
+        if state.wants_identify() {
+            state.grant_identify(now);
+        }
+        while state.poll_transmit().is_some() {}
+        while state.poll_event().is_some() {}
+    }
+    let start = Instant::now();
+    for frame in steady {
+        state.handle_frame(now, Frame::Binary(frame));
+        while let Some(event) = state.poll_event() {
+            drop(std::hint::black_box(event));
+        }
+    }
+    start.elapsed()
 }
 
 /// Decompresses the recording's steady state for at least a second (3 to 100 passes).
@@ -109,6 +157,8 @@ fn time(rec: &Recording, compression: Compression) -> anyhow::Result<Floor> {
         bytes_out: 0,
         passes: 0,
         elapsed: Duration::ZERO,
+        core_passes: 0,
+        core_elapsed: Duration::ZERO,
     };
     while floor.passes < 3 || (floor.elapsed < Duration::from_secs(1) && floor.passes < 100) {
         inf.reset();

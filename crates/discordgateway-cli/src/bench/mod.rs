@@ -102,7 +102,7 @@ impl Plan {
 
     /// The shard's config: all intents, so the emulator sends the whole workload whatever
     /// is declared.
-    fn config(&self, id: u32) -> anyhow::Result<ShardConfig> {
+    pub(crate) fn config(&self, id: u32) -> anyhow::Result<ShardConfig> {
         let core = Config::builder(Token::new(TOKEN)?)
             .shard(ShardId::new(id, self.shards)?)
             .guild_events(self.declared())

@@ -49,6 +49,9 @@ pub(crate) struct Args {
     /// Skip the decompression-only floor.
     #[arg(long)]
     no_floor: bool,
+    /// Also measure the counting allocator's own cost per allocation (about 0.1 s).
+    #[arg(long)]
+    alloc_overhead: bool,
     /// Tokio worker threads for the shards (0: a current-thread runtime).
     #[arg(long, default_value_t = 0)]
     threads: usize,
@@ -103,7 +106,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
     anyhow::ensure!(args.shards > 0, "--shards must be at least 1");
     let fd_limit = measure::raise_fd_limit();
-    let overhead_ns = measure::counter_overhead_ns();
+    let overhead_ns = args.alloc_overhead.then(measure::counter_overhead_ns);
     let child = match &args.url {
         Some(_) => None,
         None => Some(ChildEmulator::spawn(&emulator_args(&args))?),
@@ -114,12 +117,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         (None, None) => anyhow::bail!("no emulator"),
     };
     let compression = compression(&args.compress);
-    let floor = if args.no_floor {
-        None
-    } else {
-        floor::measure(&url, compression, args.shards, args.events).await?
-    };
-
     let queue = LocalIdentifyQueue::builder()
         .max_concurrency(args.shards)
         .window(Duration::from_millis(100))
@@ -132,6 +129,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         events: args.events,
         queue: Arc::new(queue),
     });
+    let floor = if args.no_floor {
+        None
+    } else {
+        let config = plan.config(0)?;
+        floor::measure(&url, config.core(), args.shards, args.events).await?
+    };
     let run = measure::run_shards(args.shards, |id, window, release| {
         shard_task(id, plan.clone(), window, release)
     })
@@ -154,7 +157,7 @@ fn report(
     measured: &Measured,
     floor: Option<floor::Floor>,
     fd_limit: u64,
-    overhead_ns: f64,
+    overhead_ns: Option<f64>,
 ) -> anyhow::Result<()> {
     let mut json = measured.to_json();
     let floor_eps = floor.map(|f| f.events_per_sec());
@@ -167,6 +170,8 @@ fn report(
         "floor_mb_in_per_sec": floor.map(|f| f.mb_in_per_sec()),
         "floor_passes": floor.map(|f| f.passes),
         "pipeline_fraction_of_floor": floor.zip(cpu_ns).map(|(f, c)| f.ns_per_event() / c),
+        "core_ns_per_event": floor.map(|f| f.core_ns_per_event()),
+        "core_fraction_of_floor": floor.map(|f| f.ns_per_event() / f.core_ns_per_event()),
         "pipeline_wall_fraction_of_floor": floor_eps.zip(eps).map(|(f, e)| e / f),
         "alloc_counter_overhead_ns": overhead_ns,
         "fd_limit": fd_limit,

@@ -281,3 +281,49 @@ fn bracket_search_is_exact_in_long_runs() {
         }
     }
 }
+
+/// `scan_head` cases: `(case, message, expected (op, seq, event name) or None)`.
+#[rustfmt::skip]
+const HEAD_CASES: &[(&str, &str, Option<(u8, u64, &str)>)] = &[
+    ("Discord's order", r#"{"t":"TYPING_START","s":7,"op":0,"d":{"x":1}}"#, Some((0, 7, "TYPING_START"))),
+    ("emulator's order", r#"{"op":0,"t":"A","s":8,"d":{}}"#, Some((0, 8, "A"))),
+    ("d is never read", r#"{"op":0,"t":"A","s":8,"d":{"unterminated"#, Some((0, 8, "A"))),
+    ("whitespace and unknown keys", r#" { "x" : [1,{}] , "op":0 ,"t":"A","s":8 , "d":[] }"#, Some((0, 8, "A"))),
+    ("d before the keys", r#"{"d":{},"op":0,"t":"A","s":8}"#, None),
+    ("d between the keys", r#"{"op":0,"t":"A","d":{},"s":8}"#, None),
+    ("no d", r#"{"op":0,"t":"A","s":8}"#, None),
+    ("null t", r#"{"op":11,"t":null,"s":null,"d":null}"#, None),
+    ("no s", r#"{"op":0,"t":"A","d":{}}"#, None),
+    ("malformed before d", r#"{"op":0,"t":"A","s":-8,"d":{}}"#, None),
+    ("not an object", r#"[{"op":0,"t":"A","s":8,"d":{}}]"#, None),
+    ("empty", "", None),
+];
+
+#[test]
+fn scan_head_reads_only_the_keys_before_d() {
+    for &(case, msg, want) in HEAD_CASES {
+        let got = scan_head(msg.as_bytes()).map(|e| {
+            assert_eq!(e.data, None, "{case}: d must not be read");
+            (
+                e.op,
+                e.seq.unwrap_or(u64::MAX),
+                e.event_name.unwrap_or_default(),
+            )
+        });
+        assert_eq!(got, want.map(|(op, s, t)| (op, s, t)), "{case}");
+    }
+}
+
+#[test]
+fn scan_head_agrees_with_scan_where_both_succeed() {
+    for &(case, msg, ..) in OK_CASES {
+        if let Some(head) = scan_head(msg.as_bytes()) {
+            let full = scan(msg.as_bytes()).expect("valid");
+            assert_eq!(
+                (head.op, head.seq, head.event_name),
+                (full.op, full.seq, full.event_name),
+                "{case}"
+            );
+        }
+    }
+}
