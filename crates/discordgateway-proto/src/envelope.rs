@@ -146,7 +146,7 @@ pub fn scan(msg: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
         return Err(EnvelopeError::MissingOp { offset: cur.pos });
     }
     loop {
-        cur.member(&mut fields, false)?;
+        cur.member(&mut fields)?;
         cur.skip_ws();
         if cur.next_byte(b",}", "',' or '}'")? == b'}' {
             break;
@@ -174,9 +174,11 @@ pub fn scan(msg: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
 ///
 /// Returns `Some` when `op`, `s` and `t` all precede `d` (Discord's own key order is
 /// `t`, `s`, `op`, `d`, and the emulator writes `op`, `t`, `s`, `d`), with `s` and `t`
-/// non-null; the returned envelope has `data: None` because `d` was not read. Returns
-/// `None` in every other case (`d` first, a key missing or `null`, anything malformed
-/// before `d`), and the caller then runs [`scan`].
+/// non-null and no other key before `d`; the returned envelope has `data: None` because
+/// `d` was not read. Returns `None` in every other case (`d` first, a key missing, `null`
+/// or repeated, an unknown or escaped key before `d`, anything malformed before `d`), and
+/// the caller then runs [`scan`]. It is a lean loop over the four plain keys, so the
+/// common case costs a few dozen byte comparisons.
 ///
 /// **Trade-off**: `d` and whatever follows it are not looked at, so a message whose `d` is
 /// malformed or truncated, that repeats a key after `d`, or that has trailing bytes, is
@@ -197,25 +199,29 @@ pub fn scan(msg: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
 pub fn scan_head(msg: &[u8]) -> Option<Envelope<'_>> {
     let mut cur = Cursor { buf: msg, pos: 0 };
     cur.skip_ws();
-    if cur.peek() != Some(b'{') {
-        return None;
-    }
-    cur.pos += 1;
-    let mut fields = Fields::default();
+    cur.eat(b'{')?;
+    let (mut op, mut seq, mut name) = (None, None, None);
     loop {
         cur.skip_ws();
-        if cur.member(&mut fields, true).ok()? {
-            break;
+        let key = cur.envelope_key()?;
+        cur.skip_ws();
+        cur.eat(b':')?;
+        cur.skip_ws();
+        match key {
+            b'd' => break,
+            b'o' if op.is_none() => op = Some(cur.op().ok()?),
+            b's' if seq.is_none() => seq = Some(cur.seq().ok()??),
+            b't' if name.is_none() => name = Some(cur.event_name().ok()??),
+            // A repeated key: `scan` reports it.
+            _ => return None,
         }
         cur.skip_ws();
-        if cur.next_byte(b",", "','").is_err() {
-            return None;
-        }
+        cur.eat(b',')?;
     }
     Some(Envelope {
-        op: fields.op?,
-        seq: Some(fields.seq.flatten()?),
-        event_name: Some(fields.event_name.flatten()?),
+        op: op?,
+        seq: Some(seq?),
+        event_name: Some(name?),
         data: None,
     })
 }
@@ -343,15 +349,25 @@ impl<'a> Cursor<'a> {
         Ok(found)
     }
 
+    /// Consumes `byte` if it is next.
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.peek() == Some(byte)).then(|| self.pos += 1)
+    }
+
+    /// Consumes the key `"op"`, `"s"`, `"t"` or `"d"` written without escapes and returns
+    /// its first letter; `None` (nothing consumed) for any other key.
+    fn envelope_key(&mut self) -> Option<u8> {
+        let (key, len) = match self.buf.get(self.pos..)? {
+            [b'"', b'o', b'p', b'"', ..] => (b'o', 4),
+            [b'"', key @ (b's' | b't' | b'd'), b'"', ..] => (*key, 3),
+            _ => return None,
+        };
+        self.pos += len;
+        Some(key)
+    }
+
     /// Reads one `"key": value` member of the envelope into `fields`.
-    ///
-    /// With `stop_at_data`, a `d` key whose `op`, `s` and `t` were all seen before it is
-    /// not read: the cursor stays at its value and `Ok(true)` is returned.
-    fn member(
-        &mut self,
-        fields: &mut Fields<'a>,
-        stop_at_data: bool,
-    ) -> Result<bool, EnvelopeError> {
+    fn member(&mut self, fields: &mut Fields<'a>) -> Result<(), EnvelopeError> {
         let key_at = self.pos;
         self.next_byte(b"\"", "a key string")?;
         let (end, escaped) = string_end(self.buf, key_at)?;
@@ -363,14 +379,6 @@ impl<'a> Cursor<'a> {
         let value_at = self.pos;
         if value_at == self.buf.len() {
             return Err(EnvelopeError::Truncated { offset: value_at });
-        }
-        if stop_at_data
-            && key == Key::Data
-            && fields.op.is_some()
-            && fields.seq.is_some()
-            && fields.event_name.is_some()
-        {
-            return Ok(true);
         }
         let duplicate = match key {
             Key::Op => fields.op.replace(self.op()?).is_some(),
@@ -391,7 +399,7 @@ impl<'a> Cursor<'a> {
                 offset: key_at,
             });
         }
-        Ok(false)
+        Ok(())
     }
 
     /// Parses `op`: a JSON integer from 0 to 255.
