@@ -4,6 +4,7 @@
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 
+use discordgateway_emulator::workload::{Mix, Rate, WorkloadConfig};
 use discordgateway_emulator::{Emulator, EmulatorConfig};
 
 /// The built binary.
@@ -14,9 +15,17 @@ async fn prints_one_json_line_per_declared_event_only() {
     let emulator = Emulator::start(
         "127.0.0.1:0",
         EmulatorConfig {
-            guilds: 4,
-            events_per_shard: 100_000,
-            events_per_second: Some(500.0),
+            workload: WorkloadConfig {
+                guilds: 4,
+                events_per_shard: Some(100_000),
+                rate: Rate::PerSecond(500.0),
+                // Only MESSAGE_CREATE, so every generated dispatch is one the tests declare.
+                mix: Mix {
+                    message_create: 1.0,
+                    ..Mix::none()
+                },
+                ..EmulatorConfig::default().workload
+            },
             ..EmulatorConfig::default()
         },
     )

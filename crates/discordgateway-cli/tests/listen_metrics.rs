@@ -8,6 +8,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use cli_common::listen;
+use discordgateway_emulator::workload::{Mix, Rate, WorkloadConfig};
 use discordgateway_emulator::{Emulator, EmulatorConfig};
 
 /// `GET /metrics` on `addr`; the whole response.
@@ -32,8 +33,16 @@ async fn metrics_are_served_in_prometheus_text_with_the_shard_counters() {
         "127.0.0.1:0",
         EmulatorConfig {
             shards: 2,
-            events_per_shard: 100_000,
-            events_per_second: Some(200.0),
+            workload: WorkloadConfig {
+                events_per_shard: Some(100_000),
+                rate: Rate::PerSecond(200.0),
+                // Only MESSAGE_CREATE, so every generated dispatch is one the tests declare.
+                mix: Mix {
+                    message_create: 1.0,
+                    ..Mix::none()
+                },
+                ..EmulatorConfig::default().workload
+            },
             ..EmulatorConfig::default()
         },
     )

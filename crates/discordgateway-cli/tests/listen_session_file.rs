@@ -7,6 +7,7 @@ mod cli_common;
 use std::time::Duration;
 
 use cli_common::listen;
+use discordgateway_emulator::workload::{Mix, Rate, WorkloadConfig};
 use discordgateway_emulator::{Emulator, EmulatorConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -14,8 +15,16 @@ async fn ctrl_c_saves_the_sessions_and_the_next_run_resumes_them() {
     let emulator = Emulator::start(
         "127.0.0.1:0",
         EmulatorConfig {
-            events_per_shard: 100_000,
-            events_per_second: Some(200.0),
+            workload: WorkloadConfig {
+                events_per_shard: Some(100_000),
+                rate: Rate::PerSecond(200.0),
+                // Only MESSAGE_CREATE, so every generated dispatch is one the tests declare.
+                mix: Mix {
+                    message_create: 1.0,
+                    ..Mix::none()
+                },
+                ..EmulatorConfig::default().workload
+            },
             ..EmulatorConfig::default()
         },
     )

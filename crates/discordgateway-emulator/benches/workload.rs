@@ -11,9 +11,10 @@ use discordgateway_emulator::workload::{WorkloadConfig, World, write_dispatch};
 const EVENTS: u64 = 10_000;
 
 fn config() -> WorkloadConfig {
-    let mut config = WorkloadConfig::default();
-    config.events_per_shard = None;
-    config
+    WorkloadConfig {
+        events_per_shard: None,
+        ..WorkloadConfig::default()
+    }
 }
 
 fn bench_stream(c: &mut Criterion) {

@@ -9,9 +9,10 @@
 //! docs name no code) and is limited to one per guild per 30 s (over it: a RATE_LIMITED
 //! dispatch). Chunks hold at most 1000 members; `presences` are included only when asked and
 //! GUILD_PRESENCES is granted; a nonce over 32 bytes is dropped. A guild that is not on the
-//! session's shard gets no reply.
-
-use std::fmt::Write as _;
+//! session's shard gets no reply. The members are the workload's real members
+//! ([`crate::workload::Guild::members`]); the prefix `query` matches their usernames,
+//! ignoring ASCII case (our choice: §11.4 only says "username prefix", and generated usernames
+//! are lowercase anyway). Presences carry each member's generated status.
 
 use bytes::Bytes;
 use serde::Deserialize;
@@ -21,8 +22,8 @@ use tokio::time::Instant;
 use crate::{
     inject::snowflake,
     state::Shared,
-    wire::{Outbound, close, intents},
-    world::{Guild, Member},
+    wire::{self, Outbound, close, intents},
+    workload::{Guild, Member},
 };
 
 /// Members per GUILD_MEMBERS_CHUNK.
@@ -64,11 +65,10 @@ pub(crate) struct Asker {
 impl Asker {
     /// The guild `id` if it exists and is on this session's shard.
     fn guild<'w>(&self, shared: &'w Shared, id: u64) -> Option<&'w Guild> {
-        let total = u64::from(self.shard[1].max(1));
         shared
             .world
             .guild(id)
-            .filter(|g| (g.id >> 22) % total == u64::from(self.shard[0]))
+            .filter(|g| g.shard(self.shard[1]) == self.shard[0])
     }
 }
 
@@ -99,9 +99,9 @@ pub(crate) fn request_guild_members(
             let mut found = Vec::new();
             let mut missing = Vec::new();
             for id in ids.into_iter().take(QUERY_CAP) {
-                match guild.members.binary_search_by_key(&id, |m| m.id) {
-                    Ok(i) => found.extend(guild.members.get(i)),
-                    Err(_) => missing.push(id),
+                match guild.member(id) {
+                    Some(m) => found.push(m),
+                    None => missing.push(id),
                 }
             }
             (found, missing)
@@ -113,23 +113,23 @@ pub(crate) fn request_guild_members(
                     "requesting all members needs the GUILD_MEMBERS intent",
                 ));
             }
-            if let Err(retry) = shared.admit_members_all(guild.id, now) {
+            if let Err(retry) = shared.admit_members_all(guild.id(), now) {
                 return Ok(vec![rate_limited(
-                    guild.id,
+                    guild.id(),
                     retry.as_secs_f64(),
                     nonce.as_deref(),
                 )]);
             }
-            (guild.members.iter().collect(), Vec::new())
+            (guild.members().iter().collect(), Vec::new())
         }
         (None, Some(q)) => {
             let limit = req
                 .limit
                 .map_or(QUERY_CAP, |l| (l as usize).clamp(1, QUERY_CAP));
             let found = guild
-                .members
+                .members()
                 .iter()
-                .filter(|m| m.username.starts_with(q.as_str()))
+                .filter(|m| starts_with_ignoring_case(m.username(), q))
                 .take(limit)
                 .collect();
             (found, Vec::new())
@@ -137,12 +137,19 @@ pub(crate) fn request_guild_members(
         (None, None) => return Err(invalid),
     };
     Ok(chunks(
-        guild.id,
+        guild.id(),
         &members,
         &not_found,
         presences,
         nonce.as_deref(),
     ))
+}
+
+/// Whether `name` starts with `prefix`, ignoring ASCII case.
+fn starts_with_ignoring_case(name: &str, prefix: &str) -> bool {
+    name.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
 /// Splits `members` into GUILD_MEMBERS_CHUNK dispatches of at most [`CHUNK`].
@@ -154,42 +161,54 @@ fn chunks(
     nonce: Option<&str>,
 ) -> Vec<Outbound> {
     let count = members.len().div_ceil(CHUNK).max(1);
+    let nonce = nonce.map(|n| Value::String(n.to_owned()).to_string());
     (0..count)
         .map(|index| {
             let part = members
                 .get(index * CHUNK..((index + 1) * CHUNK).min(members.len()))
                 .unwrap_or_default();
-            let mut s = format!(r#"{{"guild_id":"{guild}","members":["#);
-            for (i, m) in part.iter().enumerate() {
-                if i > 0 {
-                    s.push(',');
-                }
-                s.push_str(std::str::from_utf8(&m.json).unwrap_or("{}"));
-            }
-            let _ = write!(s, r#"],"chunk_index":{index},"chunk_count":{count}"#);
+            let mut out = Vec::with_capacity(64 + part.len() * if presences { 900 } else { 600 });
+            out.extend_from_slice(b"{\"guild_id\":\"");
+            wire::write_u64(&mut out, guild);
+            out.extend_from_slice(b"\",\"members\":");
+            push_members(&mut out, part, Member::write_json);
+            out.extend_from_slice(b",\"chunk_index\":");
+            wire::write_u64(&mut out, index as u64);
+            out.extend_from_slice(b",\"chunk_count\":");
+            wire::write_u64(&mut out, count as u64);
             if !not_found.is_empty() {
-                let ids: Vec<String> = not_found.iter().map(|id| format!("\"{id}\"")).collect();
-                let _ = write!(s, r#","not_found":[{}]"#, ids.join(","));
+                out.extend_from_slice(b",\"not_found\":[");
+                for (i, id) in not_found.iter().enumerate() {
+                    out.extend_from_slice(if i == 0 { b"\"" } else { b",\"" });
+                    wire::write_u64(&mut out, *id);
+                    out.push(b'"');
+                }
+                out.push(b']');
             }
             if presences {
-                let list: Vec<String> = part
-                    .iter()
-                    .map(|m| {
-                        format!(
-                            r#"{{"user":{{"id":"{}"}},"status":"online","activities":[],"client_status":{{"desktop":"online"}}}}"#,
-                            m.id
-                        )
-                    })
-                    .collect();
-                let _ = write!(s, r#","presences":[{}]"#, list.join(","));
+                out.extend_from_slice(b",\"presences\":");
+                push_members(&mut out, part, Member::write_presence_json);
             }
-            if let Some(n) = nonce {
-                let _ = write!(s, r#","nonce":{}"#, Value::String(n.to_owned()));
+            if let Some(n) = &nonce {
+                out.extend_from_slice(b",\"nonce\":");
+                out.extend_from_slice(n.as_bytes());
             }
-            s.push('}');
-            Outbound::reply("GUILD_MEMBERS_CHUNK", Bytes::from(s))
+            out.push(b'}');
+            Outbound::reply("GUILD_MEMBERS_CHUNK", Bytes::from(out))
         })
         .collect()
+}
+
+/// Appends a JSON array with one value per member, written by `write`.
+fn push_members(out: &mut Vec<u8>, members: &[&Member], write: fn(&Member, &mut Vec<u8>)) {
+    out.push(b'[');
+    for (i, m) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write(m, out);
+    }
+    out.push(b']');
 }
 
 /// The RATE_LIMITED dispatch for an "all members" request.
@@ -225,7 +244,7 @@ pub(crate) fn request_soundboard_sounds(
         .iter()
         .filter_map(|v| asker.guild(shared, snowflake(Some(v))?))
         .map(|g| {
-            let d = format!(r#"{{"guild_id":"{}","soundboard_sounds":[]}}"#, g.id);
+            let d = format!(r#"{{"guild_id":"{}","soundboard_sounds":[]}}"#, g.id());
             Outbound::reply("SOUNDBOARD_SOUNDS", Bytes::from(d))
         })
         .collect())
@@ -255,13 +274,18 @@ pub(crate) fn request_channel_info(
     let Some(g) = asker.guild(shared, id) else {
         return Ok(Vec::new());
     };
-    let mut channel = format!(r#"{{"id":"{}""#, g.voice_channel);
+    let voice = g
+        .voice_channels
+        .first()
+        .and_then(|&i| g.channels().get(i))
+        .map_or(g.id(), |c| c.id);
+    let mut channel = format!(r#"{{"id":"{voice}""#);
     if req.fields.iter().any(|f| f == "status") {
         channel.push_str(r#","status":"emulated""#);
     }
     if req.fields.iter().any(|f| f == "voice_start_time") {
         channel.push_str(r#","voice_start_time":1785000000"#);
     }
-    let d = format!(r#"{{"guild_id":"{}","channels":[{channel}}}]}}"#, g.id);
+    let d = format!(r#"{{"guild_id":"{}","channels":[{channel}}}]}}"#, g.id());
     Ok(vec![Outbound::reply("CHANNEL_INFO", Bytes::from(d))])
 }

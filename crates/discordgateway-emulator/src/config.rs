@@ -7,6 +7,11 @@
 
 use std::time::Duration;
 
+use crate::{
+    scenario::Scenario,
+    workload::{Rate, WorkloadConfig},
+};
+
 /// Configuration for [`crate::Emulator::start`].
 ///
 /// Build it with struct update syntax over [`EmulatorConfig::default`] (the struct is not
@@ -16,31 +21,41 @@ use std::time::Duration;
 /// use std::time::Duration;
 /// use discordgateway_emulator::EmulatorConfig;
 ///
+/// use discordgateway_emulator::workload::{Rate, WorkloadConfig};
+///
 /// let config = EmulatorConfig {
 ///     shards: 4,
 ///     heartbeat_interval: Duration::from_millis(500),
+///     workload: WorkloadConfig {
+///         guilds: 40,
+///         events_per_shard: Some(10_000),
+///         rate: Rate::PerSecond(500.0),
+///         ..EmulatorConfig::default().workload
+///     },
 ///     ..EmulatorConfig::default()
 /// };
 /// assert_eq!(config.max_concurrency, 1);
+/// assert_eq!(config.workload.large_fraction, 0.0);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct EmulatorConfig {
     /// Recommended shard count reported by `/gateway/bot`. Default 1. Clients may still
     /// identify with any total (GATEWAY.md §6: shard counts are routing only).
     pub shards: u32,
-    /// Number of guilds the bot is in, spread over shards by `(guild_id >> 22) % total`.
-    /// Default 4.
-    pub guilds: u32,
-    /// Members per generated guild. Default 8.
-    pub members_per_guild: u32,
-    /// Generated dispatches each new session receives after its GUILD_CREATE burst.
-    /// Default 0 (an idle gateway).
-    pub events_per_shard: u64,
-    /// Pace of generated dispatches per session, in events per second; `None` sends them as
-    /// fast as the socket takes them. Default `None`.
-    pub events_per_second: Option<f64>,
-    /// Seed for everything generated (ids, names, session ids). Default 0.
-    pub seed: u64,
+    /// The seeded world (guilds, channels, roles, members) and the stream of generated
+    /// dispatches each new session receives after its GUILD_CREATE burst (see
+    /// [`crate::workload`]). Its seed also seeds session ids.
+    ///
+    /// Default: [`WorkloadConfig::default`] except a small world so that protocol tests start
+    /// fast: 4 guilds of 10–200 members, none large, no generated events (an idle gateway),
+    /// rate [`Rate::Max`].
+    pub workload: WorkloadConfig,
+    /// Scripted dispatches and faults at times (see [`crate::scenario`]). Each step targets
+    /// the shard [`crate::scenario::ScenarioStep::target_shard`] names with `shards` as the
+    /// total; steps for a shard `>= shards` are skipped with a warning. Each shard's clock
+    /// starts when its first session is established (READY), so `at_ms` counts from there.
+    /// Default: empty.
+    pub scenario: Scenario,
     /// Identify requests allowed per bucket (`shard_id % max_concurrency`) per
     /// [`identify_window`](Self::identify_window). Default 1 (GATEWAY.md §5).
     pub max_concurrency: u32,
@@ -70,11 +85,14 @@ impl Default for EmulatorConfig {
     fn default() -> Self {
         Self {
             shards: 1,
-            guilds: 4,
-            members_per_guild: 8,
-            events_per_shard: 0,
-            events_per_second: None,
-            seed: 0,
+            workload: WorkloadConfig {
+                guilds: 4,
+                large_fraction: 0.0,
+                events_per_shard: Some(0),
+                rate: Rate::Max,
+                ..WorkloadConfig::default()
+            },
+            scenario: Scenario::default(),
             max_concurrency: 1,
             identify_window: Duration::from_secs(5),
             session_start_total: 1000,

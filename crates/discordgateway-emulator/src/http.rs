@@ -32,7 +32,6 @@ use crate::{
     faults::Fault,
     inject,
     state::{Control, Shared},
-    world::BOT_ID,
 };
 
 /// The largest request head accepted.
@@ -191,7 +190,7 @@ fn route(
             if !authorized() {
                 return unauthorized;
             }
-            (200, bot_user())
+            (200, bot_user(shared))
         }
         "/oauth2/applications/@me" if is_get => {
             if !authorized() {
@@ -200,9 +199,10 @@ fn route(
             (
                 200,
                 json!({
-                    "id": BOT_ID.to_string(), "name": "emulator-bot", "icon": null,
+                    "id": shared.world.application_id().to_string(),
+                    "name": shared.world.bot().username(), "icon": null,
                     "description": "", "bot_public": true, "bot_require_code_grant": false,
-                    "flags": 0, "bot": bot_user(),
+                    "flags": 0, "bot": bot_user(shared),
                 }),
             )
         }
@@ -227,13 +227,9 @@ fn route(
     }
 }
 
-/// The bot's user object.
-fn bot_user() -> Value {
-    json!({
-        "id": BOT_ID.to_string(), "username": "emulator-bot", "discriminator": "0",
-        "global_name": null, "avatar": null, "bot": true, "flags": 0,
-        "verified": true, "mfa_enabled": false,
-    })
+/// The bot's user object, as the workload generated it (the same one READY carries).
+fn bot_user(shared: &Shared) -> Value {
+    serde_json::from_slice(shared.world.bot().json()).unwrap_or(Value::Null)
 }
 
 /// `POST /emulator/shards/{id}/faults` with a [`Fault`] body.
@@ -284,7 +280,13 @@ struct DispatchBody {
 fn control_dispatch(shared: &Shared, body: &[u8]) -> (u16, Value) {
     match serde_json::from_slice::<DispatchBody>(body) {
         Ok(b) => {
-            let event = inject::outbound(&b.t, &b.d, inject::snowflake(b.guild_id.as_ref()), b.dm);
+            let event = inject::outbound(
+                shared.world.bot().id(),
+                &b.t,
+                &b.d,
+                inject::snowflake(b.guild_id.as_ref()),
+                b.dm,
+            );
             let n = shared.route(&event, b.shard);
             (200, json!({"delivered": n}))
         }

@@ -12,10 +12,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::{
-    wire::{Name, Outbound},
-    world::BOT_ID,
-};
+use crate::wire::{Name, Outbound};
 
 /// A snowflake given as a JSON string or number.
 pub(crate) fn snowflake(v: Option<&Value>) -> Option<u64> {
@@ -26,18 +23,24 @@ pub(crate) fn snowflake(v: Option<&Value>) -> Option<u64> {
     }
 }
 
-/// Builds the outbound event `name` with payload `d`.
+/// Builds the outbound event `name` with payload `d`, for a bot whose user id is `bot`.
 ///
 /// `guild_id` overrides `d.guild_id`; `dm` overrides "no guild means DM".
-pub(crate) fn outbound(name: &str, d: &Value, guild_id: Option<u64>, dm: Option<bool>) -> Outbound {
+pub(crate) fn outbound(
+    bot: u64,
+    name: &str,
+    d: &Value,
+    guild_id: Option<u64>,
+    dm: Option<bool>,
+) -> Outbound {
     let guild_id = guild_id.or_else(|| snowflake(d.get("guild_id")));
     let is_dm = dm.unwrap_or(guild_id.is_none());
     let data = Bytes::from(d.to_string());
     let data_without_content = (matches!(name, "MESSAGE_CREATE" | "MESSAGE_UPDATE")
         && !is_dm
-        && !exempt_from_stripping(d))
+        && !exempt_from_stripping(bot, d))
     .then(|| Bytes::from(strip_content(d).to_string()));
-    let ungated = name == "GUILD_MEMBER_UPDATE" && is_bot(d.get("user"));
+    let ungated = name == "GUILD_MEMBER_UPDATE" && is_bot(bot, d.get("user"));
     Outbound {
         name: Name::Shared(Arc::from(name)),
         guild_id,
@@ -48,17 +51,17 @@ pub(crate) fn outbound(name: &str, d: &Value, guild_id: Option<u64>, dm: Option<
     }
 }
 
-/// Whether a user object is the bot.
-fn is_bot(user: Option<&Value>) -> bool {
-    snowflake(user.and_then(|u| u.get("id"))) == Some(BOT_ID)
+/// Whether a user object is the bot (user id `bot`).
+fn is_bot(bot: u64, user: Option<&Value>) -> bool {
+    snowflake(user.and_then(|u| u.get("id"))) == Some(bot)
 }
 
 /// Messages by the bot, or mentioning it, keep their content.
-fn exempt_from_stripping(d: &Value) -> bool {
-    is_bot(d.get("author"))
+fn exempt_from_stripping(bot: u64, d: &Value) -> bool {
+    is_bot(bot, d.get("author"))
         || d.get("mentions")
             .and_then(Value::as_array)
-            .is_some_and(|m| m.iter().any(|u| is_bot(Some(u))))
+            .is_some_and(|m| m.iter().any(|u| is_bot(bot, Some(u))))
 }
 
 /// A copy of a message object as a session without MESSAGE_CONTENT sees it.
@@ -81,6 +84,7 @@ mod tests {
 
     #[test]
     fn stripping_rules() {
+        const BOT_ID: u64 = 1_100_000_000_000_000_000;
         let bot = BOT_ID.to_string();
         let cases: &[(&str, Value, bool)] = &[
             (
@@ -101,7 +105,7 @@ mod tests {
             ),
         ];
         for (name, d, stripped) in cases {
-            let o = outbound("MESSAGE_CREATE", d, None, None);
+            let o = outbound(BOT_ID, "MESSAGE_CREATE", d, None, None);
             assert_eq!(o.data_without_content.is_some(), *stripped, "case {name}");
         }
         let s = strip_content(&json!({"content":"x","poll":{},"embeds":[1]}));

@@ -22,7 +22,8 @@
 //!
 //! Module map: `http` (one port, routing, REST and control), `conn` (one gateway
 //! connection), `state` (sessions, limits, stats), `commands` (ops 8, 31, 43), `compress`
-//! (transport compression), `wire` (numbers and frame writers), `world` (generated guilds).
+//! (transport compression), `wire` (numbers and frame writers), `workload` (the seeded world
+//! and event streams), `scenario` (scripted steps).
 
 mod commands;
 mod compress;
@@ -31,11 +32,11 @@ mod conn;
 pub mod faults;
 mod http;
 mod inject;
+mod runner;
 pub mod scenario;
 mod state;
 mod wire;
 pub mod workload;
-mod world;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -63,6 +64,13 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    /// The workload configuration cannot generate a world.
+    #[error("invalid emulator workload: {source}")]
+    Workload {
+        /// What is wrong with it.
+        #[source]
+        source: crate::workload::WorkloadConfigError,
+    },
 }
 
 /// The emulator: start it with [`Emulator::start`].
@@ -77,7 +85,8 @@ impl Emulator {
     ///
     /// # Errors
     ///
-    /// [`StartError::Bind`] when the address cannot be bound.
+    /// [`StartError::Bind`] when the address cannot be bound; [`StartError::Workload`] when
+    /// the workload configuration is invalid.
     pub async fn start(
         addr: impl ToSocketAddrs,
         config: EmulatorConfig,
@@ -88,8 +97,10 @@ impl Emulator {
         let local = listener
             .local_addr()
             .map_err(|source| StartError::Bind { source })?;
-        let shared = Arc::new(Shared::new(config, local));
+        let shared =
+            Arc::new(Shared::new(config, local).map_err(|source| StartError::Workload { source })?);
         let (stop_tx, mut stop_rx) = watch::channel(false);
+        runner::spawn(&shared, &stop_rx);
         let accept_shared = Arc::clone(&shared);
         tokio::spawn(async move {
             loop {
@@ -159,7 +170,7 @@ impl EmulatorHandle {
     /// Intent filtering and MESSAGE_CONTENT stripping apply per session. Returns how many
     /// connections got it.
     pub fn dispatch(&self, event: &str, data: &serde_json::Value, shard: Option<u32>) -> usize {
-        let ev = inject::outbound(event, data, None, None);
+        let ev = inject::outbound(self.shared.world.bot().id(), event, data, None, None);
         self.shared.route(&ev, shard)
     }
 

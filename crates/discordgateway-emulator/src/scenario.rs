@@ -11,7 +11,9 @@
 //! {"at_ms": 800, "shard": 0, "fault": {"kind": "reconnect"}}
 //! ```
 //!
-//! - `at_ms`: milliseconds after the emulator starts (the server decides what "start" is).
+//! - `at_ms`: milliseconds after the target shard's start. The emulator starts each shard's
+//!   clock when the first session on that shard is established (READY sent), so `at_ms: 0`
+//!   reaches the first client to identify on the shard; see [`crate::EmulatorConfig::scenario`].
 //! - `dispatch`: `t` is the upper-snake event name, `d` any JSON (sent exactly as written;
 //!   scripted dispatches carry no `emulator_tag` unless the file puts one there), and the
 //!   optional `guild_id` (string or number) routes it. Without `guild_id`, a `guild_id` at the
@@ -262,6 +264,27 @@ impl Scenario {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
+    }
+
+    /// The steps that target `shard` when the emulator runs `total` shards (see
+    /// [`ScenarioStep::target_shard`]), as a scenario of their own, still sorted by time.
+    #[must_use]
+    pub fn for_shard(&self, shard: u32, total: u32) -> Scenario {
+        Scenario {
+            steps: self
+                .steps
+                .iter()
+                .filter(|s| s.target_shard(total) == shard)
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// The steps that name a shard `>= total`; an emulator running `total` shards skips them.
+    pub fn out_of_range(&self, total: u32) -> impl Iterator<Item = &ScenarioStep> + '_ {
+        self.steps
+            .iter()
+            .filter(move |s| s.target_shard(total) >= total)
     }
 }
 

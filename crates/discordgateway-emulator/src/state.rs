@@ -7,7 +7,7 @@
 //! and a Resume on another connection can take it over.
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::{BTreeSet, HashMap, VecDeque},
     net::SocketAddr,
     sync::{
         Arc, Mutex, MutexGuard,
@@ -17,13 +17,16 @@ use std::{
 
 use bytes::Bytes;
 use serde::Serialize;
-use tokio::{sync::mpsc, time::Instant};
+use tokio::{
+    sync::{mpsc, watch},
+    time::Instant,
+};
 
 use crate::{
     EmulatorConfig,
     faults::Fault,
     wire::{Name, Outbound},
-    world::World,
+    workload::{EventStream, WorkloadConfigError, World},
 };
 
 /// Counters of rule violations by clients, as reported in `/emulator/stats`.
@@ -142,7 +145,7 @@ pub(crate) struct Session {
     /// The most recent dispatches, oldest first, at most `replay_bound` of them.
     pub(crate) replay: VecDeque<Replayed>,
     /// The generated dispatches not yet sent.
-    pub(crate) stream: Box<dyn Iterator<Item = Outbound> + Send>,
+    pub(crate) stream: EventStream,
     /// The connection attached now, if any.
     pub(crate) conn: Option<u64>,
     /// When the last connection went away (for the resume window).
@@ -229,7 +232,7 @@ pub(crate) struct Shared {
     /// The configuration.
     pub(crate) config: EmulatorConfig,
     /// The generated world.
-    pub(crate) world: World,
+    pub(crate) world: Arc<World>,
     /// The listening address (for URLs).
     pub(crate) addr: SocketAddr,
     /// Mutable state.
@@ -244,13 +247,18 @@ pub(crate) struct Shared {
     next_conn: AtomicU64,
     /// Violation counters, under one lock (they are rare).
     violations: Mutex<Violations>,
+    /// Shard ids on which a session has been established (starts scenario clocks).
+    started: watch::Sender<BTreeSet<u32>>,
 }
 
 impl Shared {
-    /// Creates the shared state for a server on `addr`.
-    pub(crate) fn new(config: EmulatorConfig, addr: SocketAddr) -> Self {
-        let world = World::generate(&config);
-        Self {
+    /// Creates the shared state for a server on `addr`, generating the workload's world.
+    pub(crate) fn new(
+        config: EmulatorConfig,
+        addr: SocketAddr,
+    ) -> Result<Self, WorkloadConfigError> {
+        let world = Arc::new(World::generate(&config.workload)?);
+        Ok(Self {
             config,
             world,
             addr,
@@ -260,7 +268,8 @@ impl Shared {
             events_sent: AtomicU64::new(0),
             next_conn: AtomicU64::new(0),
             violations: Mutex::new(Violations::default()),
-        }
+            started: watch::Sender::new(BTreeSet::new()),
+        })
     }
 
     /// The `ws://host:port` URL of the gateway.
@@ -281,6 +290,16 @@ impl Shared {
         let mut inner = lock(&self.inner);
         inner.conns.insert(id, ConnEntry { shard: None, tx });
         (id, rx, inner.pending_faults.pop_front())
+    }
+
+    /// Records that a session on `shard` was established (its READY is queued).
+    pub(crate) fn mark_started(&self, shard: u32) {
+        self.started.send_if_modified(|set| set.insert(shard));
+    }
+
+    /// Watches the shards on which a session has been established.
+    pub(crate) fn started_shards(&self) -> watch::Receiver<BTreeSet<u32>> {
+        self.started.subscribe()
     }
 
     /// Removes a connection from the registry.
@@ -396,10 +415,8 @@ impl Shared {
     pub(crate) fn new_session(&self, shard: [u32; 2], intents: u64, conn: u64) -> SessionRef {
         let mut inner = lock(&self.inner);
         inner.next_session += 1;
-        let id = session_id(self.config.seed, inner.next_session);
-        let stream = self
-            .world
-            .stream(shard[0], shard[1], self.config.events_per_shard);
+        let id = session_id(self.config.workload.seed, inner.next_session);
+        let stream = self.world.stream(shard[0], shard[1], &self.config.workload);
         let session = Arc::new(Mutex::new(Session {
             id: id.clone(),
             shard,

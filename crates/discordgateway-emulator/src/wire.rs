@@ -42,7 +42,10 @@ pub(crate) mod op {
 
 /// Gateway close codes sent by the server (GATEWAY.md §4).
 pub(crate) mod close {
-    use discordgateway_proto::CloseCode;
+    use discordgateway_proto::{
+        CloseCode,
+        close_code::{ClientClose, CloseAction},
+    };
 
     /// Unknown error (resumable). Also used for a missed heartbeat.
     pub(crate) const UNKNOWN_ERROR: u16 = CloseCode::UnknownError.code();
@@ -71,11 +74,14 @@ pub(crate) mod close {
     /// Privileged intents the app may not use.
     pub(crate) const DISALLOWED_INTENTS: u16 = CloseCode::DisallowedIntents.code();
 
-    /// Whether a server close with this code ends the session (no resume possible).
+    /// Whether a close with this code ends the session (no resume possible).
     ///
-    /// The codes GATEWAY.md §4 marks "new session" or "stop" end it; all others keep it.
+    /// 1000 and 1001 end it as a client's close does ([`ClientClose::from_code`],
+    /// GATEWAY.md §3.10); of Discord's codes, those whose documented action is not "resume"
+    /// (4003, 4004, 4007, 4009–4014, §4) end it; all others keep it.
     pub(crate) const fn ends_session(code: u16) -> bool {
-        matches!(code, 1000 | 1001 | 4003 | 4004 | 4007 | 4009..=4014)
+        ClientClose::from_code(code).ends_session()
+            || !matches!(CloseCode::new(code).action(), CloseAction::Resume)
     }
 }
 
@@ -175,6 +181,21 @@ impl Outbound {
     }
 }
 
+impl From<crate::workload::WorkloadEvent> for Outbound {
+    /// A generated dispatch: moves its payloads, allocates nothing. Generated events are never
+    /// about the bot itself (the stream never picks the bot as the member), so none is ungated.
+    fn from(ev: crate::workload::WorkloadEvent) -> Self {
+        Self {
+            name: Name::Static(ev.name),
+            guild_id: ev.guild_id,
+            is_dm: ev.is_dm,
+            ungated: false,
+            data: ev.data,
+            data_without_content: ev.data_without_content,
+        }
+    }
+}
+
 /// Appends `{"op":0,"t":NAME,"s":SEQ,"d":DATA}` to `out`.
 pub(crate) fn write_dispatch(out: &mut impl BufMut, seq: u64, name: &str, data: &[u8]) {
     out.put_slice(b"{\"op\":0,\"t\":\"");
@@ -228,6 +249,27 @@ mod tests {
         ];
         for &(name, dm, granted, want) in CASES {
             assert_eq!(allowed(name, dm, granted), want, "case {name} dm={dm}");
+        }
+    }
+
+    #[test]
+    fn closes_that_end_the_session() {
+        const CASES: &[(u16, bool)] = &[
+            (1000, true),
+            (1001, true),
+            (4000, false),
+            (4001, false),
+            (4003, true),
+            (4004, true),
+            (4007, true),
+            (4008, false),
+            (4009, true),
+            (4014, true),
+            (4900, false),
+            (3000, false),
+        ];
+        for &(code, ends) in CASES {
+            assert_eq!(close::ends_session(code), ends, "case {code}");
         }
     }
 

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Client, quiet, start};
+use common::{Client, quiet, sized, start, world};
 use discordgateway_emulator::EmulatorConfig;
 use serde_json::{Value, json};
 use tokio_websockets::Message;
@@ -107,18 +107,15 @@ async fn each_close_code_answers_its_mistake() {
 
 #[tokio::test]
 async fn too_many_guilds_on_one_shard_gets_4011() {
-    let handle = start(EmulatorConfig {
-        guilds: 2501,
-        members_per_guild: 0,
-        ..quiet()
-    })
-    .await;
+    let config = sized(2501, 2);
+    let on_shard_0 = world(&config).guilds_for_shard(0, 2).count();
+    let handle = start(config).await;
     let mut c = Client::hello(&handle).await;
     c.identify("t", 1, Some([0, 1])).await;
     assert_eq!(c.close_code().await, Some(4011));
     // Two shards carry about 1250 each: accepted.
     let (_c, ready) = Client::ready(&handle, 1, Some([0, 2])).await;
-    assert_eq!(ready["d"]["guilds"].as_array().unwrap().len(), 1251);
+    assert_eq!(ready["d"]["guilds"].as_array().unwrap().len(), on_shard_0);
 }
 
 #[tokio::test]

@@ -3,8 +3,7 @@
 
 mod common;
 
-use common::{Client, quiet, start};
-use discordgateway_emulator::EmulatorConfig;
+use common::{Client, sized, start, world};
 use serde_json::{Value, json};
 
 /// One op 8 case: name, request, member count, not_found, presences present, nonce.
@@ -31,12 +30,7 @@ async fn setup(handle: &discordgateway_emulator::EmulatorHandle, intents: u64) -
 
 #[tokio::test]
 async fn all_members_come_in_chunks_of_at_most_1000() {
-    let handle = start(EmulatorConfig {
-        guilds: 1,
-        members_per_guild: 2500,
-        ..quiet()
-    })
-    .await;
+    let handle = start(sized(1, 2500)).await;
     let (mut c, guild) = setup(&handle, GUILD_MEMBERS | GUILD_PRESENCES).await;
     c.send(&json!({"op": 8, "d": {"guild_id": guild, "query": "", "limit": 0, "presences": true, "nonce": "n1"}}))
         .await;
@@ -73,29 +67,50 @@ async fn all_members_come_in_chunks_of_at_most_1000() {
 
 #[tokio::test]
 async fn member_queries() {
-    let handle = start(EmulatorConfig {
-        guilds: 1,
-        members_per_guild: 150,
-        ..quiet()
-    })
-    .await;
+    let config = sized(1, 150);
+    let world = world(&config);
+    let real_members = world.guilds()[0].members();
+    let handle = start(config).await;
     let (mut c, guild) = setup(&handle, 0).await;
-    let gid: u64 = guild.parse().unwrap();
-    let known = (gid + 1000).to_string();
+    let probe = &real_members[real_members.len() / 2];
+    let prefix: String = probe.username().chars().take(2).collect();
+    let matching = |p: &str| {
+        real_members
+            .iter()
+            .filter(|m| m.username().starts_with(p))
+            .count()
+    };
+    let known = probe.user_id().to_string();
     let unknown = "42".to_owned();
     // (name, request, members, not_found, presences present, nonce)
     let cases: Vec<MemberCase> = vec![
         (
-            "prefix capped at 100",
-            json!({"query": "user0-", "limit": 500}),
+            "empty prefix capped at 100",
+            json!({"query": "", "limit": 500}),
             100,
             None,
             false,
             None,
         ),
         (
+            "username prefix",
+            json!({"query": prefix, "limit": 100}),
+            matching(&prefix),
+            None,
+            false,
+            None,
+        ),
+        (
+            "prefix ignores ASCII case",
+            json!({"query": prefix.to_uppercase(), "limit": 100}),
+            matching(&prefix),
+            None,
+            false,
+            None,
+        ),
+        (
             "prefix with limit",
-            json!({"query": "user0-1", "limit": 5}),
+            json!({"query": "", "limit": 5}),
             5,
             None,
             false,
@@ -146,6 +161,15 @@ async fn member_queries() {
         assert_eq!(d.get("not_found").cloned(), not_found, "case {name}");
         assert_eq!(d.get("presences").is_some(), presences, "case {name}");
         assert_eq!(d["nonce"].as_str(), nonce, "case {name}");
+        for m in d["members"].as_array().unwrap() {
+            let id: u64 = m["user"]["id"].as_str().unwrap().parse().unwrap();
+            let real = real_members.iter().find(|r| r.user_id() == id);
+            assert!(real.is_some(), "case {name}: {id} is a real member");
+            if name.contains("prefix") && !name.contains("empty") && !name.contains("limit") {
+                let username = real.map(|r| r.username()).unwrap_or_default();
+                assert!(username.starts_with(&prefix), "case {name}: {username}");
+            }
+        }
     }
     // All members without GUILD_MEMBERS is an invalid request.
     c.send(&json!({"op": 8, "d": {"guild_id": guild, "query": "", "limit": 0}}))
@@ -155,11 +179,7 @@ async fn member_queries() {
 
 #[tokio::test]
 async fn soundboard_sounds_and_channel_info() {
-    let handle = start(EmulatorConfig {
-        guilds: 2,
-        ..quiet()
-    })
-    .await;
+    let handle = start(sized(2, 10)).await;
     let (mut c, ready) = Client::ready(&handle, 0, None).await;
     let ids: Vec<Value> = ready["d"]["guilds"]
         .as_array()

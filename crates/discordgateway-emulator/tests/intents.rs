@@ -3,8 +3,7 @@
 
 mod common;
 
-use common::{Client, quiet, start};
-use discordgateway_emulator::EmulatorConfig;
+use common::{Client, quiet, sized, start};
 use serde_json::{Value, json};
 
 const GUILDS: u64 = 1;
@@ -29,11 +28,7 @@ async fn ready(
 
 #[tokio::test]
 async fn events_are_filtered_by_intents_and_content_is_stripped() {
-    let handle = start(EmulatorConfig {
-        guilds: 0,
-        ..quiet()
-    })
-    .await;
+    let handle = start(sized(0, 2)).await;
     let guild = (7u64 << 22).to_string(); // routes to shard 1 of 2
     let msg = json!({"guild_id": guild, "content": "secret", "author": {"id": "5"},
         "embeds": [{"title": "t"}], "attachments": [], "components": [], "poll": {}});

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Client, http, quiet, start};
+use common::{Client, http, quiet, sized, start};
 use discordgateway_emulator::EmulatorConfig;
 use serde_json::json;
 
@@ -166,11 +166,7 @@ async fn a_fault_for_a_shard_without_connection_waits_for_the_next_one() {
 
 #[tokio::test]
 async fn skip_seq_and_drop_faults() {
-    let handle = start(EmulatorConfig {
-        guilds: 0,
-        ..quiet()
-    })
-    .await;
+    let handle = start(sized(0, 2)).await;
     let (mut c, ready) = Client::ready(&handle, 0, None).await;
     assert_eq!(ready["s"], 1);
     handle.inject_fault(0, discordgateway_emulator::Fault::SkipSeq { count: 2 });

@@ -5,17 +5,16 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Client, quiet, start};
+use common::{Client, quiet, sized, start, world};
 use discordgateway_emulator::{EmulatorConfig, IdentifyOutcome};
 use serde_json::json;
 
 #[tokio::test]
 async fn identify_gets_ready_then_one_guild_create_per_guild_of_the_shard() {
-    let handle = start(EmulatorConfig {
-        guilds: 6,
-        ..quiet()
-    })
-    .await;
+    let config = sized(6, 10);
+    let on_shard_1 = world(&config).guilds_for_shard(1, 2).count();
+    assert!(on_shard_1 > 0, "the seed puts guilds on shard 1");
+    let handle = start(config).await;
     let (mut c, ready) = Client::ready(&handle, 1, Some([1, 2])).await;
     assert_eq!(ready["s"], 1);
     let d = &ready["d"];
@@ -23,7 +22,7 @@ async fn identify_gets_ready_then_one_guild_create_per_guild_of_the_shard() {
     assert_eq!(d["resume_gateway_url"], handle.url());
     assert_eq!(d["session_id"].as_str().unwrap().len(), 32);
     let guilds = d["guilds"].as_array().unwrap();
-    assert_eq!(guilds.len(), 3);
+    assert_eq!(guilds.len(), on_shard_1);
     for (i, g) in guilds.iter().enumerate() {
         let id: u64 = g["id"].as_str().unwrap().parse().unwrap();
         assert_eq!((id >> 22) % 2, 1, "guild {id} routes to shard 1");

@@ -10,12 +10,13 @@ use serde_json::Value;
 
 /// A small world (no large guilds) with an endless stream.
 fn config(seed: u64) -> WorkloadConfig {
-    let mut config = WorkloadConfig::default();
-    config.seed = seed;
-    config.guilds = 40;
-    config.large_fraction = 0.0;
-    config.events_per_shard = None;
-    config
+    WorkloadConfig {
+        seed,
+        guilds: 40,
+        large_fraction: 0.0,
+        events_per_shard: None,
+        ..WorkloadConfig::default()
+    }
 }
 
 fn world(config: &WorkloadConfig) -> Arc<World> {

@@ -8,11 +8,12 @@ use discordgateway_emulator::workload::{
 use serde_json::Value;
 
 fn config(seed: u64, guilds: u32) -> WorkloadConfig {
-    let mut config = WorkloadConfig::default();
-    config.seed = seed;
-    config.guilds = guilds;
-    config.large_fraction = 0.0;
-    config
+    WorkloadConfig {
+        seed,
+        guilds,
+        large_fraction: 0.0,
+        ..WorkloadConfig::default()
+    }
 }
 
 fn parse(data: &[u8]) -> Value {

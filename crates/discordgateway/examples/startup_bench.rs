@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use discordgateway::proto::config::Config;
 use discordgateway::{EventSet, EventType, GatewayUrl, ShardManager, Token};
+use discordgateway_emulator::workload::{Mix, WorkloadConfig};
 use discordgateway_emulator::{Emulator, EmulatorConfig};
 
 #[tokio::main]
@@ -24,9 +25,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "127.0.0.1:0",
         EmulatorConfig {
             shards: n,
-            guilds: n * 2,
             max_concurrency: mc,
             identify_window: window,
+            workload: WorkloadConfig {
+                guilds: n * 2,
+                // Only MESSAGE_CREATE, so every generated dispatch is one the tests declare.
+                mix: Mix {
+                    message_create: 1.0,
+                    ..Mix::none()
+                },
+                ..EmulatorConfig::default().workload
+            },
             ..EmulatorConfig::default()
         },
     )

@@ -90,8 +90,10 @@ impl ShardConfigBuilder {
         self
     }
 
-    /// Bound on waiting for Hello once the socket is open; on expiry the connection is dropped
-    /// and the reconnect policy applies. Default 20 s; must be > 0.
+    /// Bound on waiting for Hello once the socket is open. The core enforces it (its Hello
+    /// deadline is set from this value, so there is one deadline): on expiry the connection is
+    /// closed resumably with `DisconnectCause::HelloTimeout` and the reconnect policy applies.
+    /// Default 20 s; must be > 0.
     pub fn hello_timeout(mut self, timeout: Duration) -> Self {
         self.config.hello_timeout = timeout;
         self

@@ -13,9 +13,12 @@
 //! the [`Driver`]; the socket is polled through [`Connection`]; the sleep is a stored `Sleep`.
 //! So dropping `next_event` at any `Pending` leaves all progress here for the next call.
 //!
-//! **Timeouts.** Connect attempts are bounded inside `connect`. Hello and READY/RESUMED are
-//! bounded here (the "handshake" deadline): when one expires the socket is dropped and the
-//! core is told the connection ended without a close frame, so its reconnect policy decides.
+//! **Timeouts.** Connect attempts are bounded inside `connect`. The Hello bound is the core's
+//! own `HelloDeadline` timer, set from [`ShardConfig`]'s `hello_timeout` when the driver is
+//! built, so one deadline governs and its expiry is reported as `DisconnectCause::HelloTimeout`.
+//! READY/RESUMED is bounded here (the "handshake" deadline, which the core does not have):
+//! when it expires the socket is dropped and the core is told the connection ended without a
+//! close frame, so its reconnect policy decides.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -27,8 +30,7 @@ use discordgateway_proto::close_code::ClientClose;
 use discordgateway_proto::config::ReconnectPolicy;
 use discordgateway_proto::event::{Event, Notice, StopReason};
 use discordgateway_proto::state::{CloseFrame, Frame, GatewayState, Phase, Transmit};
-use discordgateway_proto::timer::Timer;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, Sleep};
 use tracing::{Span, debug, info, warn};
 
@@ -53,8 +55,6 @@ pub(crate) struct Driver {
     state: GatewayState,
     /// Connect options.
     connect: ConnectOptions,
-    /// Hello deadline length.
-    hello_timeout: Duration,
     /// READY/RESUMED deadline length.
     ready_timeout: Duration,
     /// The core's command queue capacity: commands beyond it wait in the channel.
@@ -75,16 +75,20 @@ pub(crate) struct Driver {
     permit: Option<IdentifyPermit>,
     /// The one timer: the earliest of the core's deadline and the handshake deadline.
     sleep: Pin<Box<Sleep>>,
-    /// The Hello or READY/RESUMED deadline.
+    /// The READY/RESUMED deadline.
     handshake: Option<Instant>,
     /// The phase seen last, to arm the handshake deadline on changes.
     last_phase: Phase,
     /// Commands from [`ShardSender`](crate::ShardSender)s.
     commands: mpsc::Receiver<Request>,
+    /// Tells senders the shard is stopped, so they stop waiting for an answer.
+    stop_signal: watch::Sender<bool>,
     /// Counters.
     stats: ShardStats,
-    /// Sum and count of latency samples.
+    /// Sum and count of latency samples, one per heartbeat ACK.
     latency_sum: (Duration, u32),
+    /// The core's ACK count when the last sample was taken.
+    acks_seen: u64,
     /// Set once the core stopped for good; returned again on every poll.
     stopped: Option<ShardErrorKind>,
     /// Whether a connection was ever started (for counting reconnects).
@@ -117,15 +121,17 @@ impl Driver {
         config: ShardConfig,
         state: GatewayState,
         commands: mpsc::Receiver<Request>,
+        stop_signal: watch::Sender<bool>,
         span: Span,
     ) -> Self {
+        let mut state = state;
+        state.set_hello_timeout(config.hello_timeout);
         Self {
             manual: config.core.reconnect() == ReconnectPolicy::Manual,
             core_capacity: config.core.limits().queue_capacity,
             last_phase: state.phase(),
             state,
             connect: config.connect,
-            hello_timeout: config.hello_timeout,
             ready_timeout: config.ready_timeout,
             queue: config.queue,
             conn: None,
@@ -136,8 +142,10 @@ impl Driver {
             sleep: Box::pin(tokio::time::sleep_until(Instant::now())),
             handshake: None,
             commands,
+            stop_signal,
             stats: ShardStats::default(),
             latency_sum: (Duration::ZERO, 0),
+            acks_seen: 0,
             stopped: None,
             started: false,
             span,
@@ -182,13 +190,21 @@ impl Driver {
         &mut self,
         f: impl FnOnce(&mut GatewayState, std::time::Instant) -> T,
     ) -> T {
-        self.stopped = None;
+        if self.stopped.take().is_some() {
+            // Commands queued while stopped were already answered `ShardGone`.
+            self.reject_commands();
+            self.stop_signal.send_replace(false);
+        }
         f(&mut self.state, now())
     }
 
     /// Closes through the core and writes the close frame (bounded by the connect timeout).
     pub(crate) async fn close(&mut self, close: ClientClose) {
         self.state.close(now(), close);
+        if self.state.phase() == Phase::Stopped {
+            self.stop_signal.send_replace(true);
+            self.reject_commands();
+        }
         self.do_transmits();
         let flush = std::future::poll_fn(|cx| match &mut self.closing {
             Some(conn) => conn.poll_flush_out(cx).map(|_| ()),
@@ -296,6 +312,7 @@ impl Driver {
                 };
                 warn!(error = %kind, "shard stopped");
                 self.stopped = Some(kind.clone());
+                self.stop_signal.send_replace(true);
                 self.reject_commands();
                 return Some(Err(ShardError::new(kind)));
             }
@@ -376,11 +393,17 @@ impl Driver {
             return false;
         };
         match inbound {
-            Inbound::Text(bytes) => match std::str::from_utf8(&bytes) {
-                Ok(text) => self.state.handle_frame(now(), Frame::Text(text)),
-                Err(_) => self.state.handle_frame(now(), Frame::Binary(&bytes)),
-            },
-            Inbound::Binary(bytes) => self.state.handle_frame(now(), Frame::Binary(&bytes)),
+            Inbound::Text(bytes) => {
+                match std::str::from_utf8(&bytes) {
+                    Ok(text) => self.state.handle_frame(now(), Frame::Text(text)),
+                    Err(_) => self.state.handle_frame(now(), Frame::Binary(&bytes)),
+                }
+                self.sample_latency();
+            }
+            Inbound::Binary(bytes) => {
+                self.state.handle_frame(now(), Frame::Binary(&bytes));
+                self.sample_latency();
+            }
             Inbound::Closed(close) => {
                 self.conn = None;
                 let close = close.map(|(code, reason)| CloseFrame { code, reason });
@@ -397,6 +420,20 @@ impl Driver {
             }
         }
         true
+    }
+
+    /// Adds the core's latency to the average once per heartbeat ACK (a message holds at
+    /// most one ACK, so checking after each message sees every one).
+    fn sample_latency(&mut self) {
+        let acks = self.state.heartbeat_acks();
+        if acks == self.acks_seen {
+            return;
+        }
+        self.acks_seen = acks;
+        if let Some(latency) = self.state.latency() {
+            self.latency_sum.0 = self.latency_sum.0.saturating_add(latency);
+            self.latency_sum.1 = self.latency_sum.1.saturating_add(1);
+        }
     }
 
     /// Asks the identify queue when the core wants to identify; grants when it answers.
@@ -468,12 +505,6 @@ impl Driver {
             self.state.handle_disconnected(now(), None);
             return true;
         }
-        if self.state.timeout_reason() == Some(Timer::Heartbeat)
-            && let Some(latency) = self.state.latency()
-        {
-            self.latency_sum.0 += latency;
-            self.latency_sum.1 += 1;
-        }
         self.state.handle_timeout(now());
         true
     }
@@ -486,7 +517,7 @@ impl Driver {
         }
         self.last_phase = phase;
         self.handshake = match phase {
-            Phase::AwaitingHello => Some(Instant::now() + self.hello_timeout),
+            // AwaitingHello: the core's own Hello deadline (set from the config) governs.
             Phase::Resuming => Some(Instant::now() + self.ready_timeout),
             // Identifying: armed when Identify is actually sent (the queue wait is free).
             _ => None,

@@ -6,6 +6,50 @@
 //! through a [`ShardSender`]. [`fetch_gateway_info`] reads `/gateway/bot` for the URL and the
 //! session-start budget that a shared [`LocalIdentifyQueue`] keeps.
 //!
+//! # Example
+//!
+//! Read `/gateway/bot`, share one identify queue built from its budget, then poll the shard
+//! from its own task while another task sends commands:
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//!
+//! use discordgateway::proto::config::Config;
+//! use discordgateway::proto::payload::{Status, UpdatePresence};
+//! use discordgateway::{
+//!     ConnectOptions, DEFAULT_API_BASE, Event, EventSet, EventType, GatewayUrl,
+//!     LocalIdentifyQueue, Shard, ShardConfig, Token, fetch_gateway_info,
+//! };
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let token = Token::new(std::env::var("DISCORD_TOKEN")?)?;
+//! let info = fetch_gateway_info(DEFAULT_API_BASE, &token, &ConnectOptions::default()).await?;
+//! // One queue for every shard of the bot: buckets and the daily session-start budget.
+//! let queue = Arc::new(
+//!     LocalIdentifyQueue::builder()
+//!         .max_concurrency(info.session_start_limit.max_concurrency)
+//!         .session_start_limit(info.session_start_limit)
+//!         .build(),
+//! );
+//! let core = Config::builder(token)
+//!     .guild_events(EventSet::from_slice(&[EventType::from_wire("MESSAGE_CREATE")]))
+//!     .default_url(GatewayUrl::parse(&info.url)?)
+//!     .build()?;
+//! let mut shard = Shard::new(ShardConfig::builder(core).identify_queue(queue).build()?);
+//!
+//! let sender = shard.sender(); // cloneable; a command sent before READY waits for it
+//! tokio::spawn(async move { sender.send(UpdatePresence::new(Status::Idle)).await });
+//!
+//! loop {
+//!     // All the work (heartbeats included) happens inside this await: keep polling.
+//!     match shard.next_event().await? {
+//!         Event::Dispatch(d) => println!("{} #{}", d.kind().name(), d.sequence()),
+//!         Event::Notice(n) => println!("{n:?}"),
+//!     }
+//! }
+//! # }
+//! ```
+//!
 //! The protocol crate is re-exported as [`proto`], and the items a bot needs every day
 //! ([`Event`], [`Command`], [`Token`], [`EventType`], …) are re-exported at the root.
 //!

@@ -16,7 +16,7 @@ use discordgateway_proto::close_code::ClientClose;
 use discordgateway_proto::event::Event;
 use discordgateway_proto::payload::{Command, Outgoing};
 use discordgateway_proto::state::{GatewayState, Phase, ResumeError, Session};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tracing::{info_span, warn};
 
@@ -75,6 +75,9 @@ pub struct ShardSender {
     tx: mpsc::Sender<Request>,
     /// Its capacity, for the error message.
     capacity: usize,
+    /// `true` while the shard is stopped (fatal close, final close): nobody drains the
+    /// channel then, so a send must not wait for an answer.
+    stopped: watch::Receiver<bool>,
 }
 
 impl ShardSender {
@@ -89,12 +92,17 @@ impl ShardSender {
     /// [`SendErrorKind::Invalid`] at once for a command that breaks a gateway rule (the
     /// source names it); [`SendErrorKind::QueueFull`] when the channel holds
     /// `command_queue_capacity` commands; [`SendErrorKind::ShardGone`] when the shard was
-    /// dropped or stopped.
+    /// dropped or stopped (also for a command that was waiting when it stopped).
     pub async fn send(&self, command: impl Into<Command>) -> Result<(), SendError> {
         let command = command.into();
         command
             .validate()
             .map_err(|e| SendError::with_source(SendErrorKind::Invalid, e))?;
+        let gone = || SendError::new(SendErrorKind::ShardGone);
+        let mut stopped = self.stopped.clone();
+        if *stopped.borrow_and_update() {
+            return Err(gone());
+        }
         let (reply, answer) = oneshot::channel();
         self.tx
             .try_send(Request { command, reply })
@@ -104,14 +112,35 @@ impl ShardSender {
                 }),
                 mpsc::error::TrySendError::Closed(_) => SendError::new(SendErrorKind::ShardGone),
             })?;
-        answer
-            .await
-            .unwrap_or_else(|_| Err(SendError::new(SendErrorKind::ShardGone)))
+        tokio::select! {
+            answer = answer => answer.unwrap_or_else(|_| Err(gone())),
+            // The shard stopped while the command waited: it will not be sent.
+            _ = stopped.wait_for(|stopped| *stopped) => Err(gone()),
+        }
     }
 }
 
 /// One gateway session: connect, identify or resume, heartbeat and reconnect, all inside
 /// [`next_event`](Self::next_event).
+///
+/// **Heartbeats need polling.** A shard spawns nothing: its socket is read, its heartbeats
+/// sent and its reconnects made only while a `next_event` future is being polled. Poll it in
+/// a loop from its own task and keep the work between calls short (hand long work to another
+/// task). Leaving more than half a heartbeat interval between calls logs a `warn!`; leaving
+/// much longer lets Discord close the connection as a zombie (it then resumes).
+///
+/// **Cancel safety.** `next_event` is cancel-safe: every piece of in-progress work (a connect
+/// attempt, a half-read message, a queued outgoing frame, an identify-queue request) lives
+/// in the `Shard`, not in the future. Racing it in `tokio::select!` or under
+/// `tokio::time::timeout` and dropping it loses no event and sends nothing twice.
+///
+/// **Share the identify queue.** Each shard asks its [`IdentifyQueue`](crate::IdentifyQueue)
+/// before every Identify. The default queue is private to the shard, which is right for a
+/// bot with one shard and one process. With several shards, build one
+/// [`LocalIdentifyQueue`](crate::LocalIdentifyQueue) from `/gateway/bot`
+/// ([`fetch_gateway_info`](crate::fetch_gateway_info)) and pass the same `Arc` to every
+/// shard with [`ShardConfigBuilder::identify_queue`](crate::ShardConfigBuilder::identify_queue);
+/// separate queues identify too fast and Discord answers with Invalid Session.
 ///
 /// # Examples
 ///
@@ -169,12 +198,14 @@ impl Shard {
         let shard = state.shard();
         let span = info_span!("shard", id = shard.number(), total = shard.total());
         let (tx, rx) = mpsc::channel(config.command_queue_capacity);
+        let (stop_tx, stopped) = watch::channel(false);
         let sender = ShardSender {
             tx,
             capacity: config.command_queue_capacity,
+            stopped,
         };
         Self {
-            driver: Driver::new(config, state, rx, span),
+            driver: Driver::new(config, state, rx, stop_tx, span),
             sender,
             last_return: None,
         }

@@ -9,6 +9,7 @@ mod manager_common;
 use std::time::Duration;
 
 use discordgateway_emulator::EmulatorConfig;
+use discordgateway_emulator::workload::{Mix, WorkloadConfig};
 use manager_common::*;
 
 /// The emulator's heartbeat interval (it closes a connection silent for 1.5 × this).
@@ -22,8 +23,16 @@ const CAPACITY: usize = 16;
 async fn shards_keep_heartbeating_while_the_consumer_stalls_and_nothing_is_lost() {
     let emulator = emulator_with(EmulatorConfig {
         max_concurrency: 4,
-        guilds: 8,
         heartbeat_interval: HEARTBEAT,
+        workload: WorkloadConfig {
+            guilds: 8,
+            // Only MESSAGE_CREATE, so every generated dispatch is one the tests declare.
+            mix: Mix {
+                message_create: 1.0,
+                ..Mix::none()
+            },
+            ..EmulatorConfig::default().workload
+        },
         ..EmulatorConfig::default()
     })
     .await;

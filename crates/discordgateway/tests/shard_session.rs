@@ -175,13 +175,7 @@ async fn cancelling_next_event_mid_message_loses_nothing() {
 
 #[tokio::test]
 async fn the_token_never_appears_in_trace_output() {
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(capture.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = Capture::install();
     let (listener, url) = listen().await;
     tokio::spawn(async move {
         let mut ws = accept(&listener).await;

@@ -12,6 +12,7 @@ use discordgateway::{Event, Notice};
 use discordgateway::{
     EventSet, EventType, GatewayUrl, ManagerStatus, ShardEvent, ShardManager, Token,
 };
+use discordgateway_emulator::workload::{Rate, WorkloadConfig};
 use discordgateway_emulator::{Emulator, EmulatorConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::time::Instant;
@@ -38,13 +39,16 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         "127.0.0.1:0",
         EmulatorConfig {
             shards: args.shards,
-            guilds: args.shards * 3,
             max_concurrency: MAX_CONCURRENCY,
             identify_window: WINDOW,
             heartbeat_interval: Duration::from_secs(5),
-            events_per_shard: u64::MAX / 2,
-            events_per_second: Some(200.0),
-            seed: 42,
+            workload: WorkloadConfig {
+                seed: 42,
+                guilds: args.shards * 3,
+                events_per_shard: Some(u64::MAX / 2),
+                rate: Rate::PerSecond(200.0),
+                ..EmulatorConfig::default().workload
+            },
             ..EmulatorConfig::default()
         },
     )

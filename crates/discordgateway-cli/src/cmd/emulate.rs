@@ -4,7 +4,7 @@
 use std::{io::Write as _, time::Duration};
 
 use anyhow::Context as _;
-use discordgateway_emulator::{Emulator, EmulatorConfig};
+use discordgateway_emulator::{Emulator, EmulatorConfig, scenario::Scenario, workload::Rate};
 
 /// Flags of `emulate`.
 #[derive(Debug, clap::Args)]
@@ -31,59 +31,47 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 0)]
     events_per_shard: u64,
     /// Events per second per session, or `max`.
-    #[arg(long, default_value = "max", value_parser = parse_rate)]
+    #[arg(long, default_value = "max")]
     rate: Rate,
-    /// Seed for everything generated.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// A scenario file (events and faults at times).
+    /// Seed for everything generated (default: the workload's default seed).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// A scenario file (dispatches and faults at times; JSON array or JSON Lines). Each
+    /// shard's clock starts at its first READY.
     #[arg(long)]
     scenario: Option<std::path::PathBuf>,
 }
 
-/// The `--rate` value.
-#[derive(Debug, Clone, Copy)]
-enum Rate {
-    /// As fast as the socket takes.
-    Max,
-    /// Events per second.
-    PerSecond(f64),
-}
-
-/// Parses `max` or a positive number.
-fn parse_rate(s: &str) -> Result<Rate, String> {
-    if s.eq_ignore_ascii_case("max") {
-        return Ok(Rate::Max);
-    }
-    match s.parse::<f64>() {
-        Ok(r) if r > 0.0 && r.is_finite() => Ok(Rate::PerSecond(r)),
-        _ => Err(format!(
-            "expected a positive number of events per second or `max`, got {s:?}"
-        )),
-    }
-}
-
 /// Runs the emulator until Ctrl-C.
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
-    if let Some(path) = &args.scenario {
-        anyhow::bail!(
-            "--scenario {} is not supported yet: scenarios arrive with the workload generator",
-            path.display()
+    let scenario = match &args.scenario {
+        Some(path) => Scenario::load(path)
+            .with_context(|| format!("loading the scenario {}", path.display()))?,
+        None => Scenario::default(),
+    };
+    let total = args.shards.max(1);
+    for step in scenario.out_of_range(total) {
+        eprintln!(
+            "warning: scenario step at {} ms targets shard {} but the emulator runs {total}; skipped",
+            step.at.as_millis(),
+            step.target_shard(total)
         );
     }
+    let defaults = EmulatorConfig::default();
     let config = EmulatorConfig {
         shards: args.shards,
-        guilds: args.guilds,
         max_concurrency: args.max_concurrency,
         heartbeat_interval: Duration::from_millis(args.heartbeat_ms),
         identify_window: Duration::from_millis(args.identify_window_ms),
-        events_per_shard: args.events_per_shard,
-        events_per_second: match args.rate {
-            Rate::Max => None,
-            Rate::PerSecond(r) => Some(r),
+        workload: discordgateway_emulator::workload::WorkloadConfig {
+            guilds: args.guilds,
+            events_per_shard: Some(args.events_per_shard),
+            rate: args.rate,
+            seed: args.seed.unwrap_or(defaults.workload.seed),
+            ..defaults.workload.clone()
         },
-        seed: args.seed,
-        ..EmulatorConfig::default()
+        scenario,
+        ..defaults
     };
     let handle = Emulator::start(args.listen.as_str(), config)
         .await

@@ -13,9 +13,12 @@ pub(crate) const MAX_GUILDS: u32 = 1_000_000;
 
 /// How the workload is generated. Every field has a documented default, so a partial JSON
 /// object such as `{"seed": 7, "events_per_shard": 1000}` is a complete configuration.
+///
+/// The struct is deliberately not `#[non_exhaustive]`, so it can be built with struct update
+/// syntax over a default (`WorkloadConfig { seed: 7, ..WorkloadConfig::default() }`); new
+/// fields always come with a default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-#[non_exhaustive]
 pub struct WorkloadConfig {
     /// Seed of every random choice; the same seed gives byte-identical worlds and streams.
     /// Default `0x5eed`.
@@ -236,9 +239,10 @@ impl<'de> Deserialize<'de> for Rate {
 /// sum to 100). The defaults approximate a busy community bot's traffic, in percent.
 ///
 /// DM messages are generated only on shard 0 (GATEWAY.md §6); other shards ignore that weight.
+/// Not `#[non_exhaustive]`, like [`WorkloadConfig`], so `Mix { typing_start: 50.0,
+/// ..Mix::default() }` works everywhere.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-#[non_exhaustive]
 pub struct Mix {
     /// Guild MESSAGE_CREATE. Default 34.
     pub message_create: f64,

@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use discordgateway_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
+use discordgateway_emulator::{
+    Emulator, EmulatorConfig, EmulatorHandle,
+    workload::{WorkloadConfig, World},
+};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::{
@@ -20,6 +23,24 @@ pub fn quiet() -> EmulatorConfig {
         identify_window: Duration::ZERO,
         ..EmulatorConfig::default()
     }
+}
+
+/// [`quiet`] with `guilds` guilds of `members` members each (the bot included), none large.
+pub fn sized(guilds: u32, members: u32) -> EmulatorConfig {
+    let base = quiet();
+    EmulatorConfig {
+        workload: WorkloadConfig {
+            guilds,
+            small_members: [members, members],
+            ..base.workload.clone()
+        },
+        ..base
+    }
+}
+
+/// The world an emulator with `config` serves (generation is deterministic).
+pub fn world(config: &EmulatorConfig) -> World {
+    World::generate(&config.workload).unwrap()
 }
 
 /// Starts an emulator on a free port.
@@ -116,6 +137,63 @@ impl Client {
             seen.push(v);
             if done {
                 return seen;
+            }
+        }
+    }
+}
+
+/// Inflates the messages of one connection's stream (plain, zlib-stream or zstd-stream).
+pub enum Inflater {
+    Plain,
+    Zlib(flate2::Decompress, Vec<u8>),
+    Zstd(Box<zstd::stream::raw::Decoder<'static>>),
+}
+
+impl Inflater {
+    /// The inflater for a `compress` query value (`None` = plain).
+    pub fn for_query(compress: Option<&str>) -> Self {
+        match compress {
+            None => Self::Plain,
+            Some("zlib-stream") => Self::Zlib(flate2::Decompress::new(true), Vec::new()),
+            Some(_) => Self::Zstd(Box::new(zstd::stream::raw::Decoder::new().unwrap())),
+        }
+    }
+
+    /// The JSON payload of one message (panics if it does not decode).
+    pub fn payload(&mut self, msg: &[u8]) -> Value {
+        serde_json::from_slice(&self.bytes(msg).unwrap()).unwrap()
+    }
+
+    /// The bytes of one message, or why they do not decode.
+    pub fn bytes(&mut self, msg: &[u8]) -> Result<Vec<u8>, String> {
+        use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
+        match self {
+            Self::Plain => Ok(msg.to_vec()),
+            Self::Zlib(d, buf) => {
+                buf.extend_from_slice(msg);
+                if !buf.ends_with(&[0, 0, 0xff, 0xff]) {
+                    return Err("zlib message does not end with a sync flush".into());
+                }
+                let mut out = Vec::with_capacity(1 << 20);
+                let r = d.decompress_vec(buf, &mut out, flate2::FlushDecompress::Sync);
+                buf.clear();
+                r.map(|_| out).map_err(|e| e.to_string())
+            }
+            Self::Zstd(d) => {
+                let mut out: Vec<u8> = Vec::with_capacity(msg.len() * 20 + 1024);
+                let mut input = InBuffer::around(msg);
+                loop {
+                    out.reserve(4096);
+                    let pos = out.len();
+                    let mut o = OutBuffer::around_pos(&mut out, pos);
+                    let before = input.pos();
+                    d.run(&mut input, &mut o).map_err(|e| e.to_string())?;
+                    let produced = o.pos() != pos;
+                    if !produced && (input.pos() == msg.len() || input.pos() == before) {
+                        break;
+                    }
+                }
+                Ok(out)
             }
         }
     }

@@ -28,6 +28,8 @@ pub(crate) struct Heartbeat {
     last_sent: Option<Instant>,
     /// Round trip of the last ACKed beat.
     latency: Option<Duration>,
+    /// ACKs that yielded a round trip, over every connection (kept by `start` and `stop`).
+    acks: u64,
 }
 
 /// What the heartbeat timer asks for when it fires.
@@ -51,6 +53,7 @@ impl Heartbeat {
         *self = Self {
             interval: Some(interval),
             latency: self.latency,
+            acks: self.acks,
             ..Self::default()
         };
         now + rng.below(interval)
@@ -60,6 +63,7 @@ impl Heartbeat {
     pub(crate) fn stop(&mut self) {
         *self = Self {
             latency: self.latency,
+            acks: self.acks,
             ..Self::default()
         };
     }
@@ -92,6 +96,7 @@ impl Heartbeat {
     pub(crate) fn acked(&mut self, now: Instant) {
         if let Some(sent) = self.last_sent {
             self.latency = Some(now.saturating_duration_since(sent));
+            self.acks += 1;
         }
         self.unacked_since = None;
     }
@@ -99,6 +104,11 @@ impl Heartbeat {
     /// Round trip of the last ACKed beat.
     pub(crate) fn latency(&self) -> Option<Duration> {
         self.latency
+    }
+
+    /// How many ACKs produced a [`latency`](Self::latency) sample so far.
+    pub(crate) fn acks(&self) -> u64 {
+        self.acks
     }
 }
 
@@ -137,6 +147,7 @@ mod tests {
         let t1 = t0 + INTERVAL;
         hb.acked(t0 + Duration::from_millis(80));
         assert_eq!(hb.latency(), Some(Duration::from_millis(80)));
+        assert_eq!(hb.acks(), 1, "one sample per ACK");
         hb.sent(t1 - Duration::from_millis(10));
         assert_eq!(
             hb.on_timer(t1),

@@ -225,6 +225,8 @@ pub struct GatewayState {
     dropped: u64,
     /// The latest `now` seen, to check monotonic time in debug builds.
     last_now: Instant,
+    /// How long a new connection may wait for Hello (see [`set_hello_timeout`](Self::set_hello_timeout)).
+    hello_timeout: Duration,
 }
 
 impl GatewayState {
@@ -285,6 +287,7 @@ impl GatewayState {
             replayed: 0,
             dropped: 0,
             last_now: now,
+            hello_timeout: inbound::HELLO_TIMEOUT,
         }
     }
 
@@ -296,7 +299,7 @@ impl GatewayState {
         if self.phase == Phase::Connecting {
             self.phase = Phase::AwaitingHello;
             self.timers
-                .set(Timer::HelloDeadline, now + inbound::HELLO_TIMEOUT);
+                .set(Timer::HelloDeadline, now + self.hello_timeout);
         }
     }
 
@@ -440,6 +443,14 @@ impl GatewayState {
         self.manual_connect(now, Target::Identify);
     }
 
+    /// Sets how long a new connection may wait for Hello before it is closed resumably
+    /// ([`DisconnectCause::HelloTimeout`](crate::event::DisconnectCause::HelloTimeout)).
+    /// Default 20 s. Applies from the next connection. A driver with its own configurable
+    /// Hello bound sets it here, so this one deadline governs (the tokio driver does).
+    pub fn set_hello_timeout(&mut self, timeout: Duration) {
+        self.hello_timeout = timeout;
+    }
+
     // -- outputs -------------------------------------------------------------------------
 
     /// The next socket action.
@@ -478,6 +489,13 @@ impl GatewayState {
     #[must_use]
     pub fn latency(&self) -> Option<Duration> {
         self.heartbeat.latency()
+    }
+
+    /// Heartbeat ACKs received since creation that measured a round trip; when it grows,
+    /// [`latency`](Self::latency) holds a new sample (for averages kept by a driver).
+    #[must_use]
+    pub fn heartbeat_acks(&self) -> u64 {
+        self.heartbeat.acks()
     }
 
     /// Which timer [`poll_timeout`](Self::poll_timeout) is for.

@@ -9,7 +9,7 @@ use discordgateway::proto::config::{Config, ConfigBuilder};
 use discordgateway::{
     Event, EventSet, EventType, GatewayUrl, ManagerBuilder, Notice, ShardEvent, ShardManager, Token,
 };
-use discordgateway_emulator::workload::read_tag;
+use discordgateway_emulator::workload::{Mix, WorkloadConfig, read_tag};
 use discordgateway_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 
 /// The identify window both sides use.
@@ -30,7 +30,15 @@ pub async fn emulator_with(config: EmulatorConfig) -> EmulatorHandle {
 pub async fn emulator(max_concurrency: u32, guilds: u32) -> EmulatorHandle {
     emulator_with(EmulatorConfig {
         max_concurrency,
-        guilds,
+        workload: WorkloadConfig {
+            guilds,
+            // Only MESSAGE_CREATE, so every generated dispatch is one the tests declare.
+            mix: Mix {
+                message_create: 1.0,
+                ..Mix::none()
+            },
+            ..EmulatorConfig::default().workload
+        },
         ..EmulatorConfig::default()
     })
     .await

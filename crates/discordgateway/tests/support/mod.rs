@@ -6,6 +6,9 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod emu;
+pub mod proxy;
+
 use std::sync::{Arc, Mutex};
 
 use discordgateway::proto::config::Config;
@@ -160,6 +163,17 @@ pub async fn split_frame(
 pub struct Capture(pub Arc<Mutex<Vec<u8>>>);
 
 impl Capture {
+    /// Captures every TRACE line of this thread until the guard drops.
+    pub fn install() -> (Self, tracing::subscriber::DefaultGuard) {
+        let capture = Self::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(capture.clone())
+            .with_ansi(false)
+            .finish();
+        (capture, tracing::subscriber::set_default(subscriber))
+    }
+
     /// Everything written so far.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().expect("capture lock")).into_owned()
