@@ -13,6 +13,9 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use discordgateway_proto::inflate::{Inflater, ZlibInflater, ZstdInflater};
 use discordgateway_proto::testing::{ZlibCompressor, ZstdCompressor, dispatch};
 
+/// A codec's name, its compressed frames and how to make its inflater.
+type Stream = (&'static str, Vec<Vec<u8>>, fn() -> Inflater);
+
 /// Messages per stream.
 const MESSAGES: u64 = 1000;
 
@@ -76,7 +79,7 @@ fn bench(c: &mut Criterion) {
     let plain_bytes: u64 = messages.iter().map(|m| m.len() as u64).sum();
     let mut zlib = ZlibCompressor::default();
     let mut zstd = ZstdCompressor::default();
-    let streams: [(&str, Vec<Vec<u8>>, fn() -> Inflater); 2] = [
+    let streams: [Stream; 2] = [
         (
             "zlib",
             messages

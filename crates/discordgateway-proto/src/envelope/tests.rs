@@ -282,9 +282,12 @@ fn bracket_search_is_exact_in_long_runs() {
     }
 }
 
-/// `scan_head` cases: `(case, message, expected (op, seq, event name) or None)`.
+/// What `scan_head` returns: `(op, seq, event name)`, or `None`.
+type Head = Option<(u8, u64, &'static str)>;
+
+/// `scan_head` cases: `(case, message, expected head)`.
 #[rustfmt::skip]
-const HEAD_CASES: &[(&str, &str, Option<(u8, u64, &str)>)] = &[
+const HEAD_CASES: &[(&str, &str, Head)] = &[
     ("Discord's order", r#"{"t":"TYPING_START","s":7,"op":0,"d":{"x":1}}"#, Some((0, 7, "TYPING_START"))),
     ("emulator's order", r#"{"op":0,"t":"A","s":8,"d":{}}"#, Some((0, 8, "A"))),
     ("d is never read", r#"{"op":0,"t":"A","s":8,"d":{"unterminated"#, Some((0, 8, "A"))),
@@ -313,7 +316,7 @@ fn scan_head_reads_only_the_keys_before_d() {
                 e.event_name.unwrap_or_default(),
             )
         });
-        assert_eq!(got, want.map(|(op, s, t)| (op, s, t)), "{case}");
+        assert_eq!(got, want, "{case}");
     }
 }
 
