@@ -11,7 +11,10 @@
 # Then, for every compression, RSS_PAIRS pairs of idle runs with RSS_SHARDS shards
 # (--events 0): memory per idle shard and startup time, medians per side.
 #
-# Usage: benches/compare.sh            (env: PAIRS=5 EVENTS=200000 SHARDS=1
+# Last, FLOOR_RUNS runs of `discordgateway bench` (its own emulator) per compressed codec and
+# delivery mode: decompression-only floor, in-process core, and the pipeline against both.
+#
+# Usage: benches/compare.sh            (env: PAIRS=5 EVENTS=200000 SHARDS=1 FLOOR_RUNS=3
 #                                       COMPRESS="none zlib zstd" SUBSCRIBE="all none"
 #                                       RSS_PAIRS=3 RSS_SHARDS=1000
 #                                       OUT=target/compare CARGO_TARGET_DIR=...
@@ -22,6 +25,7 @@ cd "$(dirname "$0")/.."
 PAIRS=${PAIRS:-5}
 RSS_PAIRS=${RSS_PAIRS:-3}
 RSS_SHARDS=${RSS_SHARDS:-1000}
+FLOOR_RUNS=${FLOOR_RUNS:-3}
 EVENTS=${EVENTS:-200000}
 SHARDS=${SHARDS:-1}
 COMPRESS=${COMPRESS:-"none zlib zstd"}
@@ -101,8 +105,19 @@ for c in $COMPRESS; do
         run_one theirs "$c" none "$p" "$RSS_SHARDS" 0 "$OUT/rss.jsonl"
     done
 done
+: >"$OUT/floor.jsonl"
+for c in $COMPRESS; do
+    [ "$c" = none ] && continue
+    for s in $SUBSCRIBE; do
+        for i in $(seq "$FLOOR_RUNS"); do
+            "$DG" bench --shards "$SHARDS" --events "$EVENTS" --compress "$c" --subscribe "$s" \
+                --seed "$i" --json | tail -n1 >>"$OUT/floor.jsonl"
+            echo "floor $c $s run $i done" >&2
+        done
+    done
+done
 
-python3 - "$OUT/runs.jsonl" "$OUT/rss.jsonl" <<'PY'
+python3 - "$OUT/runs.jsonl" "$OUT/rss.jsonl" "$OUT/floor.jsonl" <<'PY'
 import json, statistics, sys
 from collections import defaultdict
 runs = defaultdict(dict)
@@ -146,4 +161,19 @@ for c, pairs in sorted(rss.items()):
           f"{med(r['rss_bytes_per_idle_shard'] for r in t):14.0f} {ratio:6.2f} "
           f"{med(r['startup_seconds'] for r in o):14.2f} {med(r['startup_seconds'] for r in t):16.2f}")
 print("ratio: median over pairs of ours/theirs RSS growth per idle shard")
+floor = defaultdict(list)
+for line in open(sys.argv[3]):
+    r = json.loads(line)
+    floor[(r["compress"], r["subscribe"])].append(r)
+print()
+print(f"{'compress':8} {'mode':9} {'runs':>4} {'floor ns/ev':>11} {'floor MB/s':>10} {'core ns/ev':>10} "
+      f"{'core/floor':>10} {'pipe ns/ev':>10} {'pipe/floor':>10}")
+for (c, s), rs in sorted(floor.items()):
+    mode = "dropped" if s == "none" else "delivered"
+    print(f"{c:8} {mode:9} {len(rs):4} {med(r['floor_ns_per_event'] for r in rs):11.0f} "
+          f"{med(r['floor_mb_out_per_sec'] for r in rs):10.0f} {med(r['core_ns_per_event'] for r in rs):10.0f} "
+          f"{med(r['core_fraction_of_floor'] for r in rs):10.2f} {med(r['cpu_ns_per_event'] for r in rs):10.0f} "
+          f"{med(r['pipeline_fraction_of_floor'] for r in rs):10.2f}")
+print("x/floor: floor ns per event / x ns per event (1.0 = as fast as decompression alone); "
+      "pipe = client CPU per event over sockets")
 PY
