@@ -431,3 +431,73 @@ pub fn print_report(report: &serde_json::Value, as_json: bool) -> std::io::Resul
     }
     out.flush()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subscribe_parses_all_none_and_lists() {
+        const CASES: &[(&str, Option<&[&str]>)] = &[
+            ("all", None),
+            ("none", Some(&[])),
+            (
+                "message_create, TYPING_START",
+                Some(&["MESSAGE_CREATE", "TYPING_START"]),
+            ),
+        ];
+        for &(input, want) in CASES {
+            let got = Subscribe::parse(input).expect(input);
+            let expected = match want {
+                None => Subscribe::All,
+                Some([]) => Subscribe::None,
+                Some(list) => Subscribe::List(list.iter().map(|s| (*s).to_owned()).collect()),
+            };
+            assert_eq!(got, expected, "{input}");
+        }
+        assert!(Subscribe::parse(" , ").is_err(), "an empty list is refused");
+    }
+
+    #[test]
+    fn ready_guild_count_reads_the_guilds_array() {
+        const CASES: &[(&str, &str, usize)] = &[
+            (
+                "three",
+                r#"{"v":10,"guilds":[{"id":"1"},{"id":"2"},{"id":"3"}]}"#,
+                3,
+            ),
+            ("empty", r#"{"guilds":[]}"#, 0),
+            ("absent", r#"{"v":10}"#, 0),
+            ("not json", "nope", 0),
+        ];
+        for &(case, d, want) in CASES {
+            assert_eq!(ready_guild_count(d.as_bytes()), want, "{case}");
+        }
+    }
+
+    #[test]
+    fn window_snapshots_when_the_last_shard_crosses() {
+        let window = Window::new(2);
+        window.bootstrapped();
+        assert!(window.start.lock().expect("lock").is_none(), "one of two");
+        window.add(5);
+        window.bootstrapped();
+        let start = window
+            .start
+            .lock()
+            .expect("lock")
+            .expect("both bootstrapped");
+        assert_eq!(start.events, 5);
+        window.add(7);
+        window.finished();
+        window.finished();
+        let end = window.end.lock().expect("lock").expect("both finished");
+        assert_eq!(end.events - start.events, 7);
+    }
+
+    #[test]
+    fn counters_read_this_process() {
+        assert!(cpu_seconds() >= 0.0);
+        assert!(rss_bytes() > 0, "VmRSS is readable on Linux");
+    }
+}
