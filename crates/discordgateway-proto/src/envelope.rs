@@ -145,17 +145,24 @@ pub fn scan(msg: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
     if cur.peek() == Some(b'}') {
         return Err(EnvelopeError::MissingOp { offset: cur.pos });
     }
+    cur.member(&mut fields)?;
+    finish(cur, fields)
+}
+
+/// The rest of [`scan`] after a complete member: more members until `}`, then only
+/// whitespace.
+fn finish<'a>(mut cur: Cursor<'a>, mut fields: Fields<'a>) -> Result<Envelope<'a>, EnvelopeError> {
     loop {
-        cur.member(&mut fields)?;
         cur.skip_ws();
         if cur.next_byte(b",}", "',' or '}'")? == b'}' {
             break;
         }
         cur.skip_ws();
+        cur.member(&mut fields)?;
     }
     let close = cur.pos - 1;
     cur.skip_ws();
-    if cur.pos < msg.len() {
+    if cur.pos < cur.buf.len() {
         return Err(EnvelopeError::TrailingBytes { offset: cur.pos });
     }
     let op = fields
@@ -169,13 +176,79 @@ pub fn scan(msg: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
     })
 }
 
+/// What [`scan_head`] read: the envelope keys before `d`, and where `d`'s value starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head<'a> {
+    /// The opcode (`op`).
+    pub op: u8,
+    /// The sequence number (`s`).
+    pub seq: u64,
+    /// The event name (`t`), borrowed from the message.
+    pub event_name: &'a str,
+    /// Offset of the first byte of `d`'s value.
+    pub data_at: usize,
+}
+
+impl<'a> Head<'a> {
+    /// The envelope as far as it is known (`data: None`: `d` was not read).
+    #[must_use]
+    pub fn envelope(&self) -> Envelope<'a> {
+        Envelope {
+            op: self.op,
+            seq: Some(self.seq),
+            event_name: Some(self.event_name),
+            data: None,
+        }
+    }
+}
+
+/// Completes a [`scan`] of `msg` after [`scan_head`] returned `head` for it: reads `d` and
+/// everything after it with all of `scan`'s checks, without reading the keys before `d`
+/// again. The result is exactly what `scan(msg)` returns. `head` must come from
+/// `scan_head(msg)` for this very `msg` (another message's head gives a meaningless result,
+/// never a panic).
+///
+/// # Errors
+///
+/// As [`scan`], for the part of the message from `d` on.
+///
+/// # Examples
+///
+/// ```
+/// use discordgateway_proto::envelope::{scan, scan_head, scan_rest};
+///
+/// let msg = br#"{"t":"MESSAGE_CREATE","s":3,"op":0,"d":{"id":"1"}}"#;
+/// let head = scan_head(msg).expect("keys before d");
+/// assert_eq!(scan_rest(msg, &head), scan(msg));
+/// assert!(scan_rest(br#"{"t":"A","s":3,"op":0,"d":{"id":"1"}"#, &head).is_err());
+/// ```
+pub fn scan_rest<'a>(msg: &'a [u8], head: &Head<'a>) -> Result<Envelope<'a>, EnvelopeError> {
+    let mut cur = Cursor {
+        buf: msg,
+        pos: head.data_at,
+    };
+    let mut fields = Fields {
+        op: Some(head.op),
+        seq: Some(Some(head.seq)),
+        event_name: Some(Some(head.event_name)),
+        data: None,
+    };
+    let value_at = cur.pos;
+    if value_at >= msg.len() {
+        return Err(EnvelopeError::Truncated { offset: value_at });
+    }
+    cur.skip_value()?;
+    fields.data = Some(value_at..cur.pos);
+    finish(cur, fields)
+}
+
 /// Reads only the envelope keys that come before `d`: the fast path for dispatches that
 /// will be dropped unparsed.
 ///
 /// Returns `Some` when `op`, `s` and `t` all precede `d` (Discord's own key order is
 /// `t`, `s`, `op`, `d`, and the emulator writes `op`, `t`, `s`, `d`), with `s` and `t`
-/// non-null and no other key before `d`; the returned envelope has `data: None` because
-/// `d` was not read. Returns `None` in every other case (`d` first, a key missing, `null`
+/// non-null and no other key before `d`; `d` itself is not read ([`scan_rest`] reads it
+/// and the rest, for a message that is used). Returns `None` in every other case (`d` first, a key missing, `null`
 /// or repeated, an unknown or escaped key before `d`, anything malformed before `d`), and
 /// the caller then runs [`scan`]. It is a lean loop over the four plain keys, so the
 /// common case costs a few dozen byte comparisons.
@@ -191,12 +264,11 @@ pub fn scan(msg: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
 /// use discordgateway_proto::envelope::scan_head;
 ///
 /// let head = scan_head(br#"{"t":"TYPING_START","s":7,"op":0,"d":{"not even":"read"#).expect("head");
-/// assert_eq!((head.op, head.seq, head.event_name), (0, Some(7), Some("TYPING_START")));
-/// assert_eq!(head.data, None);
+/// assert_eq!((head.op, head.seq, head.event_name, head.data_at), (0, 7, "TYPING_START", 37));
 /// assert_eq!(scan_head(br#"{"d":{},"op":0,"s":7,"t":"TYPING_START"}"#), None);
 /// ```
 #[must_use]
-pub fn scan_head(msg: &[u8]) -> Option<Envelope<'_>> {
+pub fn scan_head(msg: &[u8]) -> Option<Head<'_>> {
     let mut cur = Cursor { buf: msg, pos: 0 };
     cur.skip_ws();
     cur.eat(b'{')?;
@@ -218,11 +290,11 @@ pub fn scan_head(msg: &[u8]) -> Option<Envelope<'_>> {
         cur.skip_ws();
         cur.eat(b',')?;
     }
-    Some(Envelope {
+    Some(Head {
         op: op?,
-        seq: Some(seq?),
-        event_name: Some(name?),
-        data: None,
+        seq: seq?,
+        event_name: name?,
+        data_at: cur.pos,
     })
 }
 

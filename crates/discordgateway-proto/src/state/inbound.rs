@@ -17,7 +17,7 @@ use tracing::{debug, info, trace};
 use super::phase::{Ending, Target};
 use super::{GatewayState, Phase};
 use crate::close_code::ClientClose;
-use crate::envelope::{Envelope, scan, scan_head};
+use crate::envelope::{Envelope, scan, scan_head, scan_rest};
 use crate::event::{DisconnectCause, Dispatch, Event, Notice};
 use crate::event_type::EventType;
 use crate::payload::{Hello, InvalidSession, Outgoing, Ready, Resume};
@@ -40,17 +40,22 @@ impl GatewayState {
     /// sequenced and dropped after [`scan_head`], without reading `d`: dropping is the
     /// common case for a bot that declares few events, and `d` is most of the message.
     /// The price, documented on `scan_head`, is that a malformed `d` of a dropped dispatch
-    /// goes unnoticed; everything delivered or used (READY, hello, …) is checked in full.
+    /// goes unnoticed; everything delivered or used (READY, hello, …) is checked in full,
+    /// by [`scan_rest`] from `d` on when the head was already read, else by [`scan`].
     pub(super) fn on_message(&mut self, now: Instant, msg: &[u8]) {
-        if let Some(head) = scan_head(msg)
+        let head = scan_head(msg);
+        if let Some(head) = &head
             && head.op == 0
-            && head
-                .event_name
-                .is_some_and(|name| name != READY && !self.is_declared(name))
+            && head.event_name != READY
+            && !self.is_declared(head.event_name)
         {
-            return self.on_dispatch(now, &head, &[]);
+            return self.on_dispatch(now, &head.envelope(), &[]);
         }
-        let envelope = match scan(msg) {
+        let scanned = match &head {
+            Some(head) => scan_rest(msg, head),
+            None => scan(msg),
+        };
+        let envelope = match scanned {
             Ok(envelope) => envelope,
             Err(error) => {
                 debug!(%error, "malformed frame ignored");
