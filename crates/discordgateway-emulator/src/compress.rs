@@ -1,7 +1,12 @@
 //! Transport compression for server→client frames (GATEWAY.md §7).
 //!
-//! - `zlib-stream`: one zlib-wrapped `flate2::Compress` per connection; every message ends with
-//!   a sync flush, so it ends in `00 00 ff ff`, and is sent as one binary frame.
+//! - `zlib-stream`: one zlib stream per connection: the two-byte zlib header before the first
+//!   message, then raw deflate; every message ends with a sync flush, so it ends in
+//!   `00 00 ff ff`, and is sent as one binary frame. The Adler-32 trailer would only follow
+//!   the stream's end, which never comes, so the checksum is not computed. Between two
+//!   messages the compressor may [restart](Transport::restart_zlib): later messages then refer
+//!   to nothing before that point, which any inflater accepts (it cannot tell); this is what
+//!   lets pre-compressed chunks of the generated stream be sent as they are (`cache`).
 //! - `zstd-stream`: one zstd compression context per connection with window log 18; every
 //!   message is flushed (`ZSTD_e_flush`), the frame is never ended, and each message is one
 //!   binary frame.
@@ -17,8 +22,8 @@ use zstd::stream::raw::{Encoder, InBuffer, Operation, OutBuffer};
 pub(crate) enum Transport {
     /// No transport compression: text frames.
     Plain,
-    /// zlib-stream.
-    Zlib(Box<Compress>),
+    /// zlib-stream: raw deflate, and whether the zlib header was sent.
+    Zlib(Box<Compress>, bool),
     /// zstd-stream.
     Zstd(Box<Encoder<'static>>),
 }
@@ -27,7 +32,7 @@ impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::Plain => "Plain",
-            Self::Zlib(_) => "Zlib",
+            Self::Zlib(..) => "Zlib",
             Self::Zstd(_) => "Zstd",
         })
     }
@@ -43,10 +48,10 @@ impl Transport {
     pub(crate) fn from_query(value: Option<&str>) -> Option<Self> {
         match value {
             None | Some("") => Some(Self::Plain),
-            Some("zlib-stream") => Some(Self::Zlib(Box::new(Compress::new(
-                Compression::fast(),
-                true,
-            )))),
+            Some("zlib-stream") => Some(Self::Zlib(
+                Box::new(Compress::new(Compression::fast(), false)),
+                false,
+            )),
             Some("zstd-stream") => zstd_encoder().ok().map(|e| Self::Zstd(Box::new(e))),
             Some(_) => None,
         }
@@ -55,6 +60,19 @@ impl Transport {
     /// Whether frames go out as binary (compressed) rather than text.
     pub(crate) fn is_binary(&self) -> bool {
         !matches!(self, Self::Plain)
+    }
+
+    /// Whether this is zlib-stream.
+    pub(crate) fn is_zlib(&self) -> bool {
+        matches!(self, Self::Zlib(..))
+    }
+
+    /// zlib-stream only: forgets the history, so the next message refers to nothing sent
+    /// before it. Call only between messages (each ends byte-aligned with a sync flush).
+    pub(crate) fn restart_zlib(&mut self) {
+        if let Self::Zlib(c, _) = self {
+            c.reset();
+        }
     }
 
     /// Compresses one whole message `input`, appending the bytes to send to `out`.
@@ -72,11 +90,19 @@ impl Transport {
                 out.extend_from_slice(input);
                 Ok(())
             }
-            Self::Zlib(c) => zlib_message(c, input, out),
+            Self::Zlib(c, header_sent) => {
+                if !std::mem::replace(header_sent, true) {
+                    out.extend_from_slice(&ZLIB_HEADER);
+                }
+                zlib_message(c, input, out)
+            }
             Self::Zstd(e) => zstd_message(e, input, out),
         }
     }
 }
+
+/// The zlib header for deflate with a 32 KiB window at the fastest level (`78 01`).
+const ZLIB_HEADER: [u8; 2] = [0x78, 0x01];
 
 /// The zstd level: negative levels trade ratio for speed (measured in benches/README.md).
 const ZSTD_LEVEL: i32 = -3;
@@ -145,6 +171,24 @@ mod tests {
             d.decompress_vec(&out, &mut plain, flate2::FlushDecompress::Sync)
                 .expect("inflate");
             assert_eq!(plain, msg);
+        }
+    }
+
+    #[test]
+    fn a_restarted_zlib_stream_still_inflates_in_one_context() {
+        let mut t = Transport::from_query(Some("zlib-stream")).expect("known");
+        let mut d = flate2::Decompress::new(true);
+        let msg = br#"{"op":0,"t":"TYPING_START","s":1,"d":{"user_id":"1"}}"#;
+        for restart in [false, true, true, false, true] {
+            if restart {
+                t.restart_zlib();
+            }
+            let mut out = Vec::new();
+            t.compress(msg, &mut out).expect("compress");
+            let mut plain = Vec::with_capacity(msg.len() + 16);
+            d.decompress_vec(&out, &mut plain, flate2::FlushDecompress::Sync)
+                .expect("inflate");
+            assert_eq!(plain, msg, "restart {restart}");
         }
     }
 

@@ -17,7 +17,9 @@
 //!
 //! Sending is batched: dispatches are encoded into one reused arena (`BytesMut`) under the
 //! session lock and handed to a writer task, so reading never waits for a slow reader
-//! (`output`). Submodules: `session` (Identify, Resume, requests), `faults` (injected faults),
+//! (`output`). Generated dispatches come from the shard's shared, generate-once stream
+//! (`crate::cache`); over zlib-stream a whole cached chunk may go out pre-compressed.
+//! Submodules: `session` (Identify, Resume, requests), `faults` (injected faults),
 //! `output` (encoding, batching, the writer task).
 
 mod faults;
@@ -167,6 +169,8 @@ struct Conn {
     version: u8,
     /// Arena the outgoing payloads are cut from.
     out: BytesMut,
+    /// Spent arenas, oldest first, reused once all their frames are written (`output`).
+    spent: VecDeque<BytesMut>,
     /// Scratch for a frame before compression.
     frame: Vec<u8>,
     /// Scratch for compressed output.
@@ -175,6 +179,8 @@ struct Conn {
     batch: Vec<Message>,
     /// Dispatches in `batch`.
     batch_dispatches: u64,
+    /// While compressing a whole chunk for the cache: the compressed messages so far.
+    capture: Option<Vec<bytes::Bytes>>,
     /// The session, once identified or resumed.
     session: Option<SessionRef>,
     /// When the connection is closed for not heartbeating.
@@ -208,11 +214,13 @@ impl Conn {
             rx,
             transport: Transport::Plain,
             version: 10,
-            out: BytesMut::with_capacity(256 * 1024),
+            out: BytesMut::with_capacity(output::ARENA),
+            spent: VecDeque::new(),
             frame: Vec::with_capacity(4096),
             zout: Vec::with_capacity(4096),
             batch: Vec::with_capacity(BATCH + 8),
             batch_dispatches: 0,
+            capture: None,
             session: None,
             heartbeat_deadline: deadline,
             zombie_until: None,

@@ -25,6 +25,7 @@
 //! (transport compression), `wire` (numbers and frame writers), `workload` (the seeded world
 //! and event streams), `scenario` (scripted steps).
 
+mod cache;
 mod commands;
 mod compress;
 mod config;

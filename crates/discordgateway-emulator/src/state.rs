@@ -24,9 +24,10 @@ use tokio::{
 
 use crate::{
     EmulatorConfig,
+    cache::{Cursor, StreamCache},
     faults::Fault,
     wire::{Name, Outbound},
-    workload::{EventStream, WorkloadConfigError, World},
+    workload::{WorkloadConfigError, World},
 };
 
 /// Counters of rule violations by clients, as reported in `/emulator/stats`.
@@ -144,8 +145,8 @@ pub(crate) struct Session {
     pub(crate) seq: u64,
     /// The most recent dispatches, oldest first, at most `replay_bound` of them.
     pub(crate) replay: VecDeque<Replayed>,
-    /// The generated dispatches not yet sent.
-    pub(crate) stream: EventStream,
+    /// The generated dispatches not yet sent: a cursor in the shard's shared stream.
+    pub(crate) stream: Cursor,
     /// The connection attached now, if any.
     pub(crate) conn: Option<u64>,
     /// When the last connection went away (for the resume window).
@@ -233,6 +234,8 @@ pub(crate) struct Shared {
     pub(crate) config: EmulatorConfig,
     /// The generated world.
     pub(crate) world: Arc<World>,
+    /// The shards' generated streams, generated once for all sessions.
+    cache: StreamCache,
     /// The listening address (for URLs).
     pub(crate) addr: SocketAddr,
     /// Mutable state.
@@ -258,9 +261,15 @@ impl Shared {
         addr: SocketAddr,
     ) -> Result<Self, WorkloadConfigError> {
         let world = Arc::new(World::generate(&config.workload)?);
+        let cache = StreamCache::new(
+            Arc::clone(&world),
+            config.workload.clone(),
+            config.stream_cache_bytes,
+        );
         Ok(Self {
             config,
             world,
+            cache,
             addr,
             inner: Mutex::new(Inner::default()),
             identifies: AtomicU64::new(0),
@@ -416,7 +425,7 @@ impl Shared {
         let mut inner = lock(&self.inner);
         inner.next_session += 1;
         let id = session_id(self.config.workload.seed, inner.next_session);
-        let stream = self.world.stream(shard[0], shard[1], &self.config.workload);
+        let stream = self.cache.cursor(shard[0], shard[1]);
         let session = Arc::new(Mutex::new(Session {
             id: id.clone(),
             shard,

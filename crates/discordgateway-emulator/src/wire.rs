@@ -107,15 +107,19 @@ pub(crate) mod intents {
 /// happens in DMs is gated by its guild intent even when marked as a DM; unknown events and
 /// those of §9.4 need no intent.
 pub(crate) fn allowed(name: &str, is_dm: bool, granted: u64) -> bool {
-    let Some(event) = EventType::from_wire_bytes(name.as_bytes()) else {
-        return true;
-    };
+    gate(name, is_dm).is_none_or(|bits| granted & bits != 0)
+}
+
+/// The intent bits gating the event `name` (guild or DM), any of which admits it; `None`
+/// when it needs no intent (see [`allowed`]).
+pub(crate) fn gate(name: &str, is_dm: bool) -> Option<u64> {
+    let event = EventType::from_wire_bytes(name.as_bytes())?;
     let gate = if is_dm {
         event.dm_intent().or(event.guild_intent())
     } else {
         event.guild_intent()
     };
-    gate.is_none_or(|i| granted & i.bits() != 0)
+    gate.map(|i| i.bits())
 }
 
 /// The name of a dispatch: a static string for generated events, shared for injected ones.
@@ -174,9 +178,15 @@ impl Outbound {
         if !self.ungated && !allowed(self.name.as_str(), self.is_dm, granted) {
             return None;
         }
+        Some(self.for_granted(granted))
+    }
+
+    /// The payload a session with `granted` intents gets once admitted: `d`, or its
+    /// MESSAGE_CONTENT-stripped form.
+    pub(crate) fn for_granted(&self, granted: u64) -> &Bytes {
         match &self.data_without_content {
-            Some(stripped) if granted & intents::MESSAGE_CONTENT == 0 => Some(stripped),
-            _ => Some(&self.data),
+            Some(stripped) if granted & intents::MESSAGE_CONTENT == 0 => stripped,
+            _ => &self.data,
         }
     }
 }

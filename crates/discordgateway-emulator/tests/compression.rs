@@ -56,3 +56,49 @@ async fn compressed_streams_carry_the_same_payloads_as_plain_json() {
     .await;
     assert_eq!(zstd, plain, "zstd-stream");
 }
+
+/// The generated stream one session receives over `compress` (every intent), decoded; a
+/// heartbeat is sent after `heartbeat_after` dispatches, so a Heartbeat ACK lands between
+/// chunks of the stream. Returns the dispatches (ACK left out), session id blanked.
+async fn generated(
+    handle: &EmulatorHandle,
+    compress: Option<&str>,
+    events: usize,
+    heartbeat_after: usize,
+) -> Vec<Value> {
+    let query = compress.map_or(String::new(), |c| format!("&compress={c}"));
+    let mut c = Client::connect(handle, &format!("/?v=10&encoding=json{query}")).await;
+    let mut inf = Inflater::for_query(compress);
+    inf.payload(c.recv_raw().await.unwrap().as_payload()); // Hello
+    c.identify("t", 53_608_447, None).await;
+    let mut out = Vec::new();
+    while out.len() < events + 1 + 2 {
+        let v = inf.payload(c.recv_raw().await.unwrap().as_payload());
+        if v["op"] == 0 {
+            out.push(v);
+        }
+        if out.len() == heartbeat_after {
+            c.send(&json!({"op": 1, "d": null})).await;
+        }
+    }
+    out[0]["d"]["session_id"] = json!("");
+    out
+}
+
+#[tokio::test]
+async fn repeated_sessions_decode_the_same_generated_stream_in_every_transport() {
+    // Several 256-event chunks and a short tail: the second zlib session is sent the chunks
+    // the first one compressed (the stream cache), with an ACK between two of them.
+    const EVENTS: usize = 3 * 256 + 10;
+    let mut config = common::sized(2, 20);
+    config.workload.events_per_shard = Some(EVENTS as u64);
+    let handle = start(config).await;
+    let plain = generated(&handle, None, EVENTS, 300).await;
+    assert_eq!(plain.len(), EVENTS + 3);
+    for compress in ["zlib-stream", "zstd-stream"] {
+        for (session, heartbeat_after) in [(1, 600), (2, 300), (3, 5)] {
+            let got = generated(&handle, Some(compress), EVENTS, heartbeat_after).await;
+            assert!(got == plain, "case {compress}, session {session}");
+        }
+    }
+}

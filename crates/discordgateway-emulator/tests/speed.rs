@@ -1,54 +1,128 @@
 //! Send-rate measurement with a trivial drain client (ignored by default; run with
-//! `cargo test --release -p discordgateway-emulator --test speed -- --ignored --nocapture`).
+//! `cargo test --release -p discordgateway-emulator --test speed -- --ignored --nocapture`;
+//! `EMU_SPEED_EVENTS=N` sets the events per session, `EMU_SPEED_ONLY=plain|zstd-stream|zlib-stream`
+//! measures one transport).
+//!
+//! The client runs on its own OS thread (a current-thread runtime), so its CPU time can be
+//! read from `/proc/thread-self/stat` and subtracted from the process's: what is left is the
+//! emulator's own CPU time per event, which says how many events one emulator core can
+//! produce whatever the machine's load. Each compression is measured twice on one emulator:
+//! a cold first session, then a second fresh session on the same shard (same stream).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::{Client, start};
-use discordgateway_emulator::{EmulatorConfig, workload::WorkloadConfig};
+use discordgateway_emulator::{EmulatorConfig, EmulatorHandle, workload::WorkloadConfig};
 
-/// Events per measured run.
-const EVENTS: u64 = 1_000_000;
+/// Events per measured session (`EMU_SPEED_EVENTS` overrides).
+fn events() -> u64 {
+    std::env::var("EMU_SPEED_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000)
+}
 
-/// Drains `EVENTS` generated dispatches (the real workload: default `EmulatorConfig`, 4
-/// guilds, default mix) over `compress`; returns (client-side events/s, emulator-reported
-/// events/s, mean frame bytes on the wire).
-async fn measure(compress: &str) -> (f64, f64, f64) {
-    let base = EmulatorConfig::default();
+/// CPU seconds (user + system) from a `/proc/.../stat` file (fields 14 and 15, in ticks of
+/// 1/100 s, the Linux `USER_HZ`).
+fn cpu_secs(path: &str) -> f64 {
+    let stat = std::fs::read_to_string(path).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 1..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    ticks as f64 / 100.0
+}
+
+/// One drained session: client-side events/s, mean frame bytes, the client thread's CPU
+/// seconds and the wall time of the measured span.
+struct Drained {
+    rate: f64,
+    frame: f64,
+    client_cpu: f64,
+    wall: f64,
+}
+
+/// Connects to the emulator with `query`, identifies with every intent, skips READY and the GUILD_CREATEs, then
+/// drains `events` dispatches on a dedicated thread.
+fn drain(handle: EmulatorHandle, query: String, events: u64) -> Drained {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut c = Client::connect(&handle, &query).await;
+            c.recv_raw().await.unwrap(); // Hello
+            // Every intent, so no generated event is filtered out.
+            c.identify("t", 53_608_447, None).await;
+            for _ in 0..1 + 4 {
+                c.recv_raw().await.unwrap(); // READY + GUILD_CREATEs
+            }
+            let cpu0 = cpu_secs("/proc/thread-self/stat");
+            let start = Instant::now();
+            let (mut n, mut bytes) = (0u64, 0usize);
+            while n < events {
+                let m = c.recv_raw().await.unwrap();
+                assert!(!m.is_close());
+                bytes += m.as_payload().len();
+                n += 1;
+            }
+            let wall = start.elapsed().as_secs_f64();
+            Drained {
+                rate: n as f64 / wall,
+                frame: bytes as f64 / n as f64,
+                client_cpu: cpu_secs("/proc/thread-self/stat") - cpu0,
+                wall,
+            }
+        })
+    })
+    .join()
+    .unwrap()
+}
+
+/// Measures two successive fresh sessions over `compress` on one emulator (the real
+/// workload: default `EmulatorConfig`, 4 guilds, default mix).
+async fn measure(name: &str, compress: &str) {
+    // `quiet`: one-hour heartbeats, and no identify window, so the second session is not
+    // refused with op 9.
+    let base = common::quiet();
     let handle = start(EmulatorConfig {
         workload: WorkloadConfig {
-            events_per_shard: Some(EVENTS),
+            events_per_shard: Some(events()),
             ..base.workload.clone()
         },
-        heartbeat_interval: Duration::from_secs(3600),
+        // Room for the whole stream (about 1.5 KB per event), so the warm session is served
+        // from the cache.
+        stream_cache_bytes: usize::try_from(events()).unwrap_or(usize::MAX) * 2048,
         ..base
     })
     .await;
-    let mut c = Client::connect(&handle, &format!("/?v=10&encoding=json{compress}")).await;
-    c.recv_raw().await.unwrap(); // Hello
-    // Every intent, so no generated event is filtered out.
-    c.identify("t", 53_608_447, None).await;
-    let warmup = 1 + 4; // READY + GUILD_CREATEs
-    for _ in 0..warmup {
-        c.recv_raw().await.unwrap();
+    let query = format!("/?v=10&encoding=json{compress}");
+    for run in ["cold", "warm"] {
+        let cpu0 = cpu_secs("/proc/self/stat");
+        let (h, q) = (handle.clone(), query.clone());
+        let d = tokio::task::spawn_blocking(move || drain(h, q, events()))
+            .await
+            .unwrap();
+        let total_cpu = cpu_secs("/proc/self/stat") - cpu0;
+        // The process's CPU over the session (connect and warm-up included, a few ms), minus
+        // the client's over the drain.
+        let emulator_cpu = (total_cpu - d.client_cpu).max(1e-9);
+        println!(
+            "{name} {run}: drained {:.0} events/s ({:.2} s); emulator reports {:.0} events/s; \
+             {:.0} bytes per frame; emulator {:.2} us CPU per event = {:.2} M events/s per \
+             emulator core; client {:.2} us CPU per event",
+            d.rate,
+            d.wall,
+            handle.stats().send_rate,
+            d.frame,
+            emulator_cpu * 1e6 / events() as f64,
+            events() as f64 / emulator_cpu / 1e6,
+            d.client_cpu * 1e6 / events() as f64,
+        );
     }
-    let start = Instant::now();
-    let mut n = 0u64;
-    let mut bytes = 0usize;
-    while n < EVENTS {
-        let m = c.recv_raw().await.unwrap();
-        assert!(!m.is_close());
-        bytes += m.as_payload().len();
-        n += 1;
-    }
-    let client_rate = n as f64 / start.elapsed().as_secs_f64();
-    (
-        client_rate,
-        handle.stats().send_rate,
-        bytes as f64 / n as f64,
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,10 +133,10 @@ async fn send_rate() {
         ("zstd-stream", "&compress=zstd-stream"),
         ("zlib-stream", "&compress=zlib-stream"),
     ] {
-        let (client, server, size) = measure(compress).await;
-        println!(
-            "{name}: drained {client:.0} events/s; emulator reports {server:.0} events/s; \
-             {size:.0} bytes per frame"
-        );
+        let only = std::env::var("EMU_SPEED_ONLY").ok();
+        if only.is_some_and(|o| o != name) {
+            continue;
+        }
+        measure(name, compress).await;
     }
 }

@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use bytes::BufMut;
+use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::{SinkExt, stream::SplitSink};
 use tokio::{
     sync::mpsc::{self, error::TrySendError},
@@ -19,9 +19,10 @@ use tokio::{
 use tokio_websockets::{CloseCode, Message};
 
 use super::{BATCH, CLOSE_TIMEOUT, Conn, Exit, Step, Ws};
+use crate::cache::Run;
 use crate::{
     state::{Replayed, Shared, lock},
-    wire::{self, Outbound, close},
+    wire::{self, Name, Outbound, close},
 };
 
 impl Conn {
@@ -38,13 +39,24 @@ impl Conn {
             .clamp(1, BATCH);
         {
             let mut s = lock(&session);
-            for _ in 0..budget {
-                let Some(ev) = s.stream.next() else {
+            let mut left = budget;
+            while left > 0 {
+                let Some(run) = s.stream.next_run(left) else {
                     self.pace = None;
                     break;
                 };
-                pace.sent += 1;
-                self.encode_dispatch(&mut s, &Outbound::from(ev))?;
+                let events = run.events();
+                left -= events.len();
+                pace.sent += events.len() as u64;
+                if run.is_whole_chunk() && self.transport.is_zlib() && self.skip == 0 {
+                    self.send_zlib_chunk(&mut s, &run)?;
+                    continue;
+                }
+                for ev in events {
+                    if let Some(data) = ev.for_intents(s.intents) {
+                        self.encode_admitted(&mut s, &ev.out.name, data)?;
+                    }
+                }
             }
         }
         if self.pace.is_some() {
@@ -53,26 +65,77 @@ impl Conn {
         self.flush()
     }
 
+    /// Sends a whole cached chunk over zlib-stream: the messages a session in the same state
+    /// compressed before, or compresses them from a restarted compressor and keeps them.
+    ///
+    /// Sound because a restarted compressor's first message refers to nothing before it, so
+    /// the kept messages decode after any earlier message; after sending kept messages the
+    /// compressor restarts again, since its history is not what the client has seen.
+    fn send_zlib_chunk(&mut self, s: &mut crate::state::Session, run: &Run) -> Step {
+        let (intents, seq) = (s.intents, s.seq);
+        if let Some(frames) = run.zlib_frames(intents, seq) {
+            let admitted = run
+                .events()
+                .iter()
+                .filter_map(|ev| ev.for_intents(intents).map(|data| (&ev.out.name, data)));
+            for ((name, data), frame) in admitted.zip(frames.iter()) {
+                s.seq += 1;
+                self.batch.push(Message::binary(frame.clone()));
+                self.count_sent_dispatch(s, name, data);
+            }
+            self.transport.restart_zlib();
+            return Ok(());
+        }
+        self.transport.restart_zlib();
+        self.capture = Some(Vec::with_capacity(run.events().len()));
+        let sent = run
+            .events()
+            .iter()
+            .try_for_each(|ev| match ev.for_intents(intents) {
+                Some(data) => self.encode_admitted(s, &ev.out.name, data),
+                None => Ok(()),
+            });
+        if let (Some(frames), Ok(())) = (self.capture.take(), &sent) {
+            run.store_zlib_frames(intents, seq, frames);
+        }
+        sent
+    }
+
     /// Encodes a dispatch for `s` (intent filtering, content stripping, seq, replay).
     pub(super) fn encode_dispatch(&mut self, s: &mut crate::state::Session, ev: &Outbound) -> Step {
-        let Some(data) = ev.for_intents(s.intents) else {
-            return Ok(());
-        };
+        match ev.for_intents(s.intents) {
+            Some(data) => self.encode_admitted(s, &ev.name, data),
+            None => Ok(()),
+        }
+    }
+
+    /// Encodes a dispatch `s` receives, with `data` as its intents shape it (seq, replay).
+    fn encode_admitted(
+        &mut self,
+        s: &mut crate::state::Session,
+        name: &Name,
+        data: &Bytes,
+    ) -> Step {
         s.seq += 1 + std::mem::take(&mut self.skip);
         let seq = s.seq;
-        self.encode_frame(seq, ev.name.as_str(), data)?;
+        self.encode_frame(seq, name.as_str(), data)?;
+        self.count_sent_dispatch(s, name, data);
+        Ok(())
+    }
+
+    /// Counts a dispatch just encoded with `s.seq` and keeps it for replay.
+    fn count_sent_dispatch(&mut self, s: &mut crate::state::Session, name: &Name, data: &Bytes) {
         s.frames_sent += 1;
         self.batch_dispatches += 1;
         let bound = self.shared.config.replay_bound;
         s.remember(
             bound,
             Replayed {
-                seq,
-                name: ev.name.clone(),
+                seq: s.seq,
+                name: name.clone(),
                 data: data.clone(),
             },
         );
-        Ok(())
     }
 
     /// Encodes one dispatch frame with a given `seq`.
@@ -120,6 +183,9 @@ impl Conn {
             .map_err(|_| Exit::Close(close::UNKNOWN_ERROR, "emulator compression failed"))?;
         self.out.put_slice(&self.zout);
         let bytes = self.out.split().freeze();
+        if let Some(capture) = &mut self.capture {
+            capture.push(bytes.clone());
+        }
         self.batch.push(Message::binary(bytes));
         Ok(())
     }
@@ -135,11 +201,28 @@ impl Conn {
                 messages,
                 dispatches,
             });
-            if self.out.capacity() < 64 * 1024 {
-                self.out.reserve(256 * 1024);
+            if self.out.capacity() < ARENA / 4 {
+                self.renew_arena();
             }
         }
         self.hand_over()
+    }
+
+    /// Replaces the nearly full arena: with the oldest spent one if all its frames were
+    /// written and dropped (no page faults, no allocation), else with a new one.
+    fn renew_arena(&mut self) {
+        self.spent.push_back(std::mem::take(&mut self.out));
+        if let Some(mut oldest) = self.spent.pop_front() {
+            if oldest.try_reclaim(ARENA) {
+                self.out = oldest;
+                return;
+            }
+            self.spent.push_front(oldest);
+        }
+        while self.spent.len() > SPENT_ARENAS {
+            self.spent.pop_front();
+        }
+        self.out = BytesMut::with_capacity(ARENA);
     }
 
     /// Moves backlog items to the writer while its channel has room.
@@ -157,6 +240,11 @@ impl Conn {
         Ok(())
     }
 }
+
+/// The size of an output arena.
+pub(super) const ARENA: usize = 256 * 1024;
+/// Spent arenas kept for reuse (enough for the batches the writer may hold).
+const SPENT_ARENAS: usize = super::WRITER_QUEUE + 2;
 
 /// One unit of work for a connection's writer task.
 #[derive(Debug)]

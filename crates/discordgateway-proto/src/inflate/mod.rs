@@ -35,7 +35,7 @@ mod zlib;
 mod zstd;
 
 pub use self::zlib::ZlibInflater;
-pub use self::zstd::ZstdInflater;
+pub use self::zstd::{MAX_WINDOW_LOG as ZSTD_MAX_WINDOW_LOG, ZstdInflater};
 
 /// Initial capacity of an inflater's output buffer (grows by doubling up to the limit).
 const INITIAL_OUTPUT: usize = 16 * 1024;

@@ -1,7 +1,7 @@
 //! zstd-stream: one decompression context per connection, one message per WebSocket
 //! message, and a frame that never ends (`shared/protocol/GATEWAY.md` §7.3).
 
-use zstd::stream::raw::{Decoder, InBuffer, Operation, OutBuffer};
+use zstd::stream::raw::{DParameter, Decoder, InBuffer, Operation, OutBuffer};
 
 use super::{InflateError, clear_for_reset, grow_bounded, trim_buffer};
 
@@ -29,12 +29,31 @@ impl std::fmt::Debug for ZstdInflater {
     }
 }
 
+/// The largest zstd window a server may ask for, as a base-2 log: 2^22 bytes = 4 MiB.
+///
+/// The decoder allocates the window the frame header asks for, inside the C library and
+/// outside [`ZstdInflater`]'s message limit; zstd's own default cap is 2^27 (128 MiB), so a
+/// hostile or broken server could make every connection hold 128 MiB. Discord's window is
+/// undocumented (GATEWAY.md §7.3, UNCLEAR); the emulator, like the streams observed in
+/// practice, uses 2^18. 2^22 leaves sixteen times that as headroom. A frame asking for more
+/// fails to decode ([`InflateError::ZstdCorrupt`]) and the connection is replaced.
+pub const MAX_WINDOW_LOG: u32 = 22;
+
+/// A decoder whose window is capped at [`MAX_WINDOW_LOG`].
+fn new_decoder() -> Option<Decoder<'static>> {
+    let mut decoder = Decoder::new().ok()?;
+    decoder
+        .set_parameter(DParameter::WindowLogMax(MAX_WINDOW_LOG))
+        .ok()?;
+    Some(decoder)
+}
+
 impl ZstdInflater {
     /// Creates an inflater whose messages may decompress to at most `max` bytes.
     #[must_use]
     pub fn new(max: usize) -> Self {
         Self {
-            decoder: Decoder::new().ok(),
+            decoder: new_decoder(),
             out: Vec::new(),
             max,
         }
@@ -78,7 +97,7 @@ impl ZstdInflater {
     pub fn reset(&mut self) {
         let reinit = self.decoder.as_mut().map(Operation::reinit);
         if !matches!(reinit, Some(Ok(()))) {
-            self.decoder = Decoder::new().ok();
+            self.decoder = new_decoder();
         }
         clear_for_reset(&mut self.out);
     }
@@ -103,6 +122,32 @@ mod tests {
     fn compress_stream(messages: &[&[u8]]) -> Vec<Vec<u8>> {
         let mut c = crate::testing::ZstdCompressor::default();
         messages.iter().map(|m| c.compress(m)).collect()
+    }
+
+    #[test]
+    fn a_window_over_the_cap_is_refused_not_allocated() {
+        use zstd::stream::raw::{CParameter, Encoder, InBuffer, OutBuffer};
+        // A frame that declares a 2^26-byte window: the decoder must refuse it.
+        let mut encoder = Encoder::new(1).expect("encoder");
+        encoder
+            .set_parameter(CParameter::WindowLog(26))
+            .expect("window log");
+        encoder
+            .set_pledged_src_size(None)
+            .expect("unknown size keeps the declared window");
+        let msg = vec![b'x'; 1 << 16];
+        let mut out = vec![0u8; 1 << 17];
+        let mut input = InBuffer::around(&msg);
+        let mut output = OutBuffer::around(&mut out);
+        encoder.run(&mut input, &mut output).expect("compress");
+        encoder.flush(&mut output).expect("flush");
+        let written = output.pos();
+        let mut z = ZstdInflater::new(1 << 20);
+        assert_eq!(z.feed(&out[..written]), Err(InflateError::ZstdCorrupt));
+        // The same data within the cap decodes.
+        let frames = compress_stream(&[&msg]);
+        let mut z = ZstdInflater::new(1 << 20);
+        assert_eq!(z.feed(&frames[0]).expect("inflate"), &msg[..]);
     }
 
     #[test]
