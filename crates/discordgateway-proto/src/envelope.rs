@@ -145,17 +145,24 @@ pub fn scan(msg: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
     if cur.peek() == Some(b'}') {
         return Err(EnvelopeError::MissingOp { offset: cur.pos });
     }
+    cur.member(&mut fields)?;
+    finish(cur, fields)
+}
+
+/// The rest of [`scan`] after a complete member: more members until `}`, then only
+/// whitespace.
+fn finish<'a>(mut cur: Cursor<'a>, mut fields: Fields<'a>) -> Result<Envelope<'a>, EnvelopeError> {
     loop {
-        cur.member(&mut fields)?;
         cur.skip_ws();
         if cur.next_byte(b",}", "',' or '}'")? == b'}' {
             break;
         }
         cur.skip_ws();
+        cur.member(&mut fields)?;
     }
     let close = cur.pos - 1;
     cur.skip_ws();
-    if cur.pos < msg.len() {
+    if cur.pos < cur.buf.len() {
         return Err(EnvelopeError::TrailingBytes { offset: cur.pos });
     }
     let op = fields
@@ -166,6 +173,128 @@ pub fn scan(msg: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
         seq: fields.seq.flatten(),
         event_name: fields.event_name.flatten(),
         data: fields.data,
+    })
+}
+
+/// What [`scan_head`] read: the envelope keys before `d`, and where `d`'s value starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head<'a> {
+    /// The opcode (`op`).
+    pub op: u8,
+    /// The sequence number (`s`).
+    pub seq: u64,
+    /// The event name (`t`), borrowed from the message.
+    pub event_name: &'a str,
+    /// Offset of the first byte of `d`'s value.
+    pub data_at: usize,
+}
+
+impl<'a> Head<'a> {
+    /// The envelope as far as it is known (`data: None`: `d` was not read).
+    #[must_use]
+    pub fn envelope(&self) -> Envelope<'a> {
+        Envelope {
+            op: self.op,
+            seq: Some(self.seq),
+            event_name: Some(self.event_name),
+            data: None,
+        }
+    }
+}
+
+/// Completes a [`scan`] of `msg` after [`scan_head`] returned `head` for it: reads `d` and
+/// everything after it with all of `scan`'s checks, without reading the keys before `d`
+/// again. The result is exactly what `scan(msg)` returns. `head` must come from
+/// `scan_head(msg)` for this very `msg` (another message's head gives a meaningless result,
+/// never a panic).
+///
+/// # Errors
+///
+/// As [`scan`], for the part of the message from `d` on.
+///
+/// # Examples
+///
+/// ```
+/// use discordgateway_proto::envelope::{scan, scan_head, scan_rest};
+///
+/// let msg = br#"{"t":"MESSAGE_CREATE","s":3,"op":0,"d":{"id":"1"}}"#;
+/// let head = scan_head(msg).expect("keys before d");
+/// assert_eq!(scan_rest(msg, &head), scan(msg));
+/// assert!(scan_rest(br#"{"t":"A","s":3,"op":0,"d":{"id":"1"}"#, &head).is_err());
+/// ```
+pub fn scan_rest<'a>(msg: &'a [u8], head: &Head<'a>) -> Result<Envelope<'a>, EnvelopeError> {
+    let mut cur = Cursor {
+        buf: msg,
+        pos: head.data_at,
+    };
+    let mut fields = Fields {
+        op: Some(head.op),
+        seq: Some(Some(head.seq)),
+        event_name: Some(Some(head.event_name)),
+        data: None,
+    };
+    let value_at = cur.pos;
+    if value_at >= msg.len() {
+        return Err(EnvelopeError::Truncated { offset: value_at });
+    }
+    cur.skip_value()?;
+    fields.data = Some(value_at..cur.pos);
+    finish(cur, fields)
+}
+
+/// Reads only the envelope keys that come before `d`: the fast path for dispatches that
+/// will be dropped unparsed.
+///
+/// Returns `Some` when `op`, `s` and `t` all precede `d` (Discord's own key order is
+/// `t`, `s`, `op`, `d`, and the emulator writes `op`, `t`, `s`, `d`), with `s` and `t`
+/// non-null and no other key before `d`; `d` itself is not read ([`scan_rest`] reads it
+/// and the rest, for a message that is used). Returns `None` in every other case (`d` first, a key missing, `null`
+/// or repeated, an unknown or escaped key before `d`, anything malformed before `d`), and
+/// the caller then runs [`scan`]. It is a lean loop over the four plain keys, so the
+/// common case costs a few dozen byte comparisons.
+///
+/// **Trade-off**: `d` and whatever follows it are not looked at, so a message whose `d` is
+/// malformed or truncated, that repeats a key after `d`, or that has trailing bytes, is
+/// not reported. This is only acceptable for a message whose payload is thrown away; a
+/// delivered or otherwise used message must go through [`scan`], which checks all of it.
+///
+/// # Examples
+///
+/// ```
+/// use discordgateway_proto::envelope::scan_head;
+///
+/// let head = scan_head(br#"{"t":"TYPING_START","s":7,"op":0,"d":{"not even":"read"#).expect("head");
+/// assert_eq!((head.op, head.seq, head.event_name, head.data_at), (0, 7, "TYPING_START", 37));
+/// assert_eq!(scan_head(br#"{"d":{},"op":0,"s":7,"t":"TYPING_START"}"#), None);
+/// ```
+#[must_use]
+pub fn scan_head(msg: &[u8]) -> Option<Head<'_>> {
+    let mut cur = Cursor { buf: msg, pos: 0 };
+    cur.skip_ws();
+    cur.eat(b'{')?;
+    let (mut op, mut seq, mut name) = (None, None, None);
+    loop {
+        cur.skip_ws();
+        let key = cur.envelope_key()?;
+        cur.skip_ws();
+        cur.eat(b':')?;
+        cur.skip_ws();
+        match key {
+            b'd' => break,
+            b'o' if op.is_none() => op = Some(cur.op().ok()?),
+            b's' if seq.is_none() => seq = Some(cur.seq().ok()??),
+            b't' if name.is_none() => name = Some(cur.event_name().ok()??),
+            // A repeated key: `scan` reports it.
+            _ => return None,
+        }
+        cur.skip_ws();
+        cur.eat(b',')?;
+    }
+    Some(Head {
+        op: op?,
+        seq: seq?,
+        event_name: name?,
+        data_at: cur.pos,
     })
 }
 
@@ -290,6 +419,23 @@ impl<'a> Cursor<'a> {
         }
         self.pos += 1;
         Ok(found)
+    }
+
+    /// Consumes `byte` if it is next.
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.peek() == Some(byte)).then(|| self.pos += 1)
+    }
+
+    /// Consumes the key `"op"`, `"s"`, `"t"` or `"d"` written without escapes and returns
+    /// its first letter; `None` (nothing consumed) for any other key.
+    fn envelope_key(&mut self) -> Option<u8> {
+        let (key, len) = match self.buf.get(self.pos..)? {
+            [b'"', b'o', b'p', b'"', ..] => (b'o', 4),
+            [b'"', key @ (b's' | b't' | b'd'), b'"', ..] => (*key, 3),
+            _ => return None,
+        };
+        self.pos += len;
+        Some(key)
     }
 
     /// Reads one `"key": value` member of the envelope into `fields`.

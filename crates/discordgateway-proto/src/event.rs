@@ -10,8 +10,10 @@
 //! [`DeliveryArena`], a `BytesMut` that is split and frozen into the dispatch's `Bytes`.
 //! The arena hands out consecutive slices of one allocation; when it runs out,
 //! `BytesMut::reserve` reclaims the allocation if the application has dropped every
-//! dispatch sliced from it, and only otherwise allocates a new block. So a delivered event
-//! costs at most one allocation (usually none), and a dropped event none.
+//! dispatch sliced from it, and only otherwise allocates a new block. A `d` larger than a
+//! quarter block gets an allocation of its own, so the block stays small (it is resident
+//! in every idle shard). So a delivered event costs at most one allocation (usually none),
+//! and a dropped event none.
 
 use std::time::Instant;
 
@@ -23,8 +25,13 @@ use crate::event_type::EventType;
 use crate::inflate::InflateError;
 use crate::shard::ShardId;
 
-/// Block size of the delivery arena; a larger `d` gets a block of its own size.
-pub(crate) const ARENA_BLOCK: usize = 64 * 1024;
+/// Block size of the delivery arena. Small on purpose: an idle shard keeps its last block
+/// resident, so this is part of the memory per idle shard (BENCHMARKS.md).
+pub(crate) const ARENA_BLOCK: usize = 16 * 1024;
+
+/// A `d` larger than this is copied into an allocation of its own instead of the arena, so
+/// a burst of large payloads (GUILD_CREATE) never makes the arena's block grow.
+pub(crate) const ARENA_MAX_SLICE: usize = ARENA_BLOCK / 4;
 
 /// One item of the core's output stream; see [`GatewayState::poll_event`](crate::state::GatewayState::poll_event).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -287,8 +294,11 @@ pub(crate) struct DeliveryArena {
 impl DeliveryArena {
     /// Copies `data` into the arena and returns it as shared bytes.
     pub(crate) fn deliver(&mut self, data: &[u8]) -> Bytes {
+        if data.len() > ARENA_MAX_SLICE {
+            return Bytes::copy_from_slice(data);
+        }
         if self.buf.capacity() < data.len() {
-            self.buf.reserve(data.len().max(ARENA_BLOCK));
+            self.buf.reserve(ARENA_BLOCK);
         }
         self.buf.extend_from_slice(data);
         self.buf.split().freeze()

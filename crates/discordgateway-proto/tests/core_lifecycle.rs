@@ -316,6 +316,43 @@ fn undeclared_events_are_dropped_but_sequenced() {
     assert!(matches!(h.out.last(), Some(Transmit::Text(b)) if &b[..] == br#"{"op":1,"d":3}"#));
 }
 
+/// The fast path for undeclared dispatches reads only `op`, `s`, `t` when they precede
+/// `d`: a broken `d` of a dropped event is not reported, one of a delivered event is.
+#[test]
+fn undeclared_dispatch_is_dropped_without_reading_d() {
+    const CASES: &[(&str, &str, bool)] = &[
+        (
+            "undeclared, keys before a broken d",
+            r#"{"t":"TYPING_START","s":2,"op":0,"d":{"x":1"#,
+            false,
+        ),
+        (
+            "undeclared, d first and broken",
+            r#"{"d":{"x":1,"t":"TYPING_START","s":2,"op":0}"#,
+            true,
+        ),
+        (
+            "declared, keys before a broken d",
+            r#"{"t":"MESSAGE_CREATE","s":2,"op":0,"d":{"x":1"#,
+            true,
+        ),
+    ];
+    for &(case, msg, malformed) in CASES {
+        let mut h = Harness::identified(SEED);
+        h.clear();
+        h.recv(msg);
+        assert_eq!(
+            h.notices() == [&Notice::Malformed],
+            malformed,
+            "{case}: notices {:?}",
+            h.notices()
+        );
+        let seq = h.state.session().expect("session").sequence;
+        assert_eq!(seq == 2, !malformed, "{case}: sequence {seq}");
+        assert!(h.dispatches().is_empty(), "{case}");
+    }
+}
+
 #[test]
 fn manual_mode_reports_and_waits() {
     let config = Harness::config()

@@ -95,7 +95,15 @@ pub(crate) struct Driver {
     started: bool,
     /// `shard{id,total}`.
     span: Span,
+    /// Messages read in a row on the socket-only fast path of [`Driver::poll_inputs`].
+    socket_streak: u32,
 }
+
+/// Messages read in a row on the socket alone before the other inputs (timer, commands,
+/// identify queue, connect) are polled again. While a busy socket keeps returning messages,
+/// those inputs need not be looked at after each one: a heartbeat or a command waits at most
+/// this many messages (microseconds), and every `Pending` from the socket polls them all.
+const SOCKET_BATCH: u32 = 32;
 
 impl std::fmt::Debug for Driver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -141,6 +149,7 @@ impl Driver {
             stopped: None,
             started: false,
             span,
+            socket_streak: 0,
         }
     }
 
@@ -323,6 +332,11 @@ impl Driver {
 
     /// Polls every input once; `Ok(true)` if any made progress.
     fn poll_inputs(&mut self, cx: &mut Context<'_>) -> Result<bool, ShardError> {
+        if self.socket_streak < SOCKET_BATCH && self.closing.is_none() && self.poll_socket(cx) {
+            self.socket_streak += 1;
+            return Ok(true);
+        }
+        self.socket_streak = 0;
         self.poll_closing(cx);
         let mut progressed = self.poll_connecting(cx);
         progressed |= self.poll_socket(cx);

@@ -281,3 +281,67 @@ fn bracket_search_is_exact_in_long_runs() {
         }
     }
 }
+
+/// What `scan_head` returns: `(op, seq, event name)`, or `None`.
+type Head = Option<(u8, u64, &'static str)>;
+
+/// `scan_head` cases: `(case, message, expected head)`.
+#[rustfmt::skip]
+const HEAD_CASES: &[(&str, &str, Head)] = &[
+    ("Discord's order", r#"{"t":"TYPING_START","s":7,"op":0,"d":{"x":1}}"#, Some((0, 7, "TYPING_START"))),
+    ("emulator's order", r#"{"op":0,"t":"A","s":8,"d":{}}"#, Some((0, 8, "A"))),
+    ("d is never read", r#"{"op":0,"t":"A","s":8,"d":{"unterminated"#, Some((0, 8, "A"))),
+    ("whitespace", " {\n \"op\" : 0 ,\"t\":\"A\",\t\"s\":8 , \"d\":[] }", Some((0, 8, "A"))),
+    ("unknown key first", r#"{"x":[1,{}],"op":0,"t":"A","s":8,"d":[]}"#, None),
+    ("escaped key", r#"{"\u006fp":0,"t":"A","s":8,"d":[]}"#, None),
+    ("repeated key", r#"{"op":0,"t":"A","s":8,"s":9,"d":[]}"#, None),
+    ("d before the keys", r#"{"d":{},"op":0,"t":"A","s":8}"#, None),
+    ("d between the keys", r#"{"op":0,"t":"A","d":{},"s":8}"#, None),
+    ("no d", r#"{"op":0,"t":"A","s":8}"#, None),
+    ("null t", r#"{"op":11,"t":null,"s":null,"d":null}"#, None),
+    ("no s", r#"{"op":0,"t":"A","d":{}}"#, None),
+    ("malformed before d", r#"{"op":0,"t":"A","s":-8,"d":{}}"#, None),
+    ("not an object", r#"[{"op":0,"t":"A","s":8,"d":{}}]"#, None),
+    ("empty", "", None),
+];
+
+#[test]
+fn scan_head_reads_only_the_keys_before_d() {
+    for &(case, msg, want) in HEAD_CASES {
+        let got = scan_head(msg.as_bytes()).map(|h| {
+            assert!(
+                msg[h.data_at..].starts_with(['{', '[', '"']),
+                "{case}: data_at points at d's value"
+            );
+            (h.op, h.seq, h.event_name)
+        });
+        assert_eq!(got, want, "{case}");
+    }
+}
+
+#[test]
+fn scan_rest_after_scan_head_equals_scan() {
+    /// Messages whose keys before `d` are plain, with everything that can go wrong after.
+    const REST_CASES: &[&str] = &[
+        r#"{"op":0,"t":"A","s":8,"d":{"id":"1","n":[1,2,{"x":null}]}}"#,
+        r#"{"t":"A","s":8,"op":0,"d":"text"}"#,
+        r#"{"t":"A","s":8,"op":0,"d":{"id":"1"},"extra":true} "#,
+        r#"{"t":"A","s":8,"op":0,"d":{"id":"1"}"#,
+        r#"{"t":"A","s":8,"op":0,"d":{"id":"1"}}x"#,
+        r#"{"t":"A","s":8,"op":0,"d":{"id":"1"},"s":9}"#,
+        r#"{"t":"A","s":8,"op":0,"d":{"id":"1"},"d":{}}"#,
+        r#"{"t":"A","s":8,"op":0,"d":{"id":"1"]}"#,
+        r#"{"t":"A","s":8,"op":0,"d":"#,
+        r#"{"t":"A","s":8,"op":0,"d": }"#,
+    ];
+    let ok_messages = OK_CASES.iter().map(|case| case.1);
+    for msg in REST_CASES.iter().copied().chain(ok_messages) {
+        if let Some(head) = scan_head(msg.as_bytes()) {
+            assert_eq!(
+                scan_rest(msg.as_bytes(), &head),
+                scan(msg.as_bytes()),
+                "{msg}"
+            );
+        }
+    }
+}

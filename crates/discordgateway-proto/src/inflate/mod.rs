@@ -114,6 +114,17 @@ impl Inflater {
         }
     }
 
+    /// Releases buffers that grew past their initial size for one large message, so an idle
+    /// connection does not keep the largest message's worth of memory; call it after each
+    /// message is handled. Steady traffic of ordinary messages never triggers it.
+    pub fn trim(&mut self) {
+        match self {
+            Inflater::None => {}
+            Inflater::Zlib(z) => z.trim(),
+            Inflater::Zstd(z) => z.trim(),
+        }
+    }
+
     /// Bytes currently reserved by the output (and, for zlib, input) buffers.
     #[must_use]
     pub fn buffer_capacity(&self) -> usize {
@@ -141,6 +152,13 @@ fn grow_bounded(out: &mut Vec<u8>, max: usize) -> bool {
     true
 }
 
+/// Releases `buf` if it grew past [`INITIAL_OUTPUT`] (see [`Inflater::trim`]).
+fn trim_buffer(buf: &mut Vec<u8>) {
+    if buf.capacity() > INITIAL_OUTPUT {
+        *buf = Vec::new();
+    }
+}
+
 /// Empties `out` for a new connection, releasing it if it grew large.
 fn clear_for_reset(out: &mut Vec<u8>) {
     if out.capacity() > KEEP_ON_RESET {
@@ -159,6 +177,20 @@ mod tests {
         let mut inflater = Inflater::None;
         assert_eq!(inflater.feed(b"{}"), Ok(Some(&b"{}"[..])));
         assert_eq!(inflater.buffer_capacity(), 0);
+    }
+
+    #[test]
+    fn trim_releases_only_grown_buffers() {
+        const CASES: &[(&str, usize, usize)] = &[
+            ("empty", 0, 0),
+            ("initial size kept", INITIAL_OUTPUT, INITIAL_OUTPUT),
+            ("grown released", INITIAL_OUTPUT * 4, 0),
+        ];
+        for &(name, capacity, kept) in CASES {
+            let mut buf = Vec::with_capacity(capacity);
+            trim_buffer(&mut buf);
+            assert_eq!(buf.capacity(), kept, "{name}");
+        }
     }
 
     #[test]

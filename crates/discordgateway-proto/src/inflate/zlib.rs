@@ -3,7 +3,7 @@
 
 use flate2::{Decompress, FlushDecompress, Status};
 
-use super::{InflateError, clear_for_reset, grow_bounded};
+use super::{InflateError, clear_for_reset, grow_bounded, trim_buffer};
 
 /// The zlib sync-flush suffix that ends every message of a zlib-stream.
 const SYNC_FLUSH: [u8; 4] = [0x00, 0x00, 0xFF, 0xFF];
@@ -81,6 +81,15 @@ impl ZlibInflater {
         self.context.reset(true);
         self.pending.clear();
         clear_for_reset(&mut self.out);
+    }
+
+    /// Releases the buffers one large message grew (see [`super::Inflater::trim`]); keeps
+    /// buffered input of an unfinished message.
+    pub fn trim(&mut self) {
+        trim_buffer(&mut self.out);
+        if self.pending.is_empty() {
+            trim_buffer(&mut self.pending);
+        }
     }
 
     /// Bytes reserved by the input and output buffers.

@@ -3,7 +3,7 @@
 
 use zstd::stream::raw::{DParameter, Decoder, InBuffer, Operation, OutBuffer};
 
-use super::{InflateError, clear_for_reset, grow_bounded};
+use super::{InflateError, clear_for_reset, grow_bounded, trim_buffer};
 
 /// Inflater for `compress=zstd-stream`.
 ///
@@ -100,6 +100,11 @@ impl ZstdInflater {
             self.decoder = new_decoder();
         }
         clear_for_reset(&mut self.out);
+    }
+
+    /// Releases the output buffer if one large message grew it (see [`super::Inflater::trim`]).
+    pub fn trim(&mut self) {
+        trim_buffer(&mut self.out);
     }
 
     /// Bytes reserved by the output buffer.

@@ -339,6 +339,7 @@ impl GatewayState {
                 self.drop_connection(now, ClientClose::KeepSession, ending);
             }
         }
+        inflater.trim();
         self.inflater = inflater;
         self.flush_queue(now);
     }
