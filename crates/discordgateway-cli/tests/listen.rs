@@ -1,36 +1,17 @@
 //! `discordgateway listen` against the emulator: valid JSON lines for the declared events only,
 //! and a missing token explained.
 
+mod cli_common;
+
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
-
-use discordgateway_emulator::workload::{Mix, Rate, WorkloadConfig};
-use discordgateway_emulator::{Emulator, EmulatorConfig};
 
 /// The built binary.
 const BIN: &str = env!("CARGO_BIN_EXE_discordgateway");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prints_one_json_line_per_declared_event_only() {
-    let emulator = Emulator::start(
-        "127.0.0.1:0",
-        EmulatorConfig {
-            workload: WorkloadConfig {
-                guilds: 4,
-                events_per_shard: Some(100_000),
-                rate: Rate::PerSecond(500.0),
-                // Only MESSAGE_CREATE, so every generated dispatch is one the tests declare.
-                mix: Mix {
-                    message_create: 1.0,
-                    ..Mix::none()
-                },
-                ..EmulatorConfig::default().workload
-            },
-            ..EmulatorConfig::default()
-        },
-    )
-    .await
-    .expect("emulator");
+    let emulator = cli_common::message_stream(1, 500.0).await;
     let mut child = Command::new(BIN)
         .args([
             "listen",

@@ -8,8 +8,6 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use cli_common::listen;
-use discordgateway_emulator::workload::{Mix, Rate, WorkloadConfig};
-use discordgateway_emulator::{Emulator, EmulatorConfig};
 
 /// `GET /metrics` on `addr`; the whole response.
 fn scrape(addr: &str) -> String {
@@ -29,25 +27,7 @@ fn scrape(addr: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_served_in_prometheus_text_with_the_shard_counters() {
-    let emulator = Emulator::start(
-        "127.0.0.1:0",
-        EmulatorConfig {
-            shards: 2,
-            workload: WorkloadConfig {
-                events_per_shard: Some(100_000),
-                rate: Rate::PerSecond(200.0),
-                // Only MESSAGE_CREATE, so every generated dispatch is one the tests declare.
-                mix: Mix {
-                    message_create: 1.0,
-                    ..Mix::none()
-                },
-                ..EmulatorConfig::default().workload
-            },
-            ..EmulatorConfig::default()
-        },
-    )
-    .await
-    .expect("emulator");
+    let emulator = cli_common::message_stream(2, 200.0).await;
     let url = emulator.url();
     let mut running = listen(
         "MTAx.metrics.token",

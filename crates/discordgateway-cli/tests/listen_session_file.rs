@@ -7,29 +7,10 @@ mod cli_common;
 use std::time::Duration;
 
 use cli_common::listen;
-use discordgateway_emulator::workload::{Mix, Rate, WorkloadConfig};
-use discordgateway_emulator::{Emulator, EmulatorConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_saves_the_sessions_and_the_next_run_resumes_them() {
-    let emulator = Emulator::start(
-        "127.0.0.1:0",
-        EmulatorConfig {
-            workload: WorkloadConfig {
-                events_per_shard: Some(100_000),
-                rate: Rate::PerSecond(200.0),
-                // Only MESSAGE_CREATE, so every generated dispatch is one the tests declare.
-                mix: Mix {
-                    message_create: 1.0,
-                    ..Mix::none()
-                },
-                ..EmulatorConfig::default().workload
-            },
-            ..EmulatorConfig::default()
-        },
-    )
-    .await
-    .expect("emulator");
+    let emulator = cli_common::message_stream(1, 200.0).await;
     let dir = std::env::temp_dir().join(format!("dg-listen-sessions-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let file = dir.join("sessions.json");

@@ -126,3 +126,27 @@ impl Drop for Running {
         let _ = self.child.wait();
     }
 }
+
+/// Starts an emulator on a free loopback port whose every new session streams 100 000
+/// MESSAGE_CREATEs (and nothing else, so every generated dispatch is one the tests declare) at
+/// `rate` per second, recommending `shards` shards.
+pub async fn message_stream(shards: u32, rate: f64) -> discordgateway_emulator::EmulatorHandle {
+    use discordgateway_emulator::workload::{Mix, Rate, WorkloadConfig};
+    use discordgateway_emulator::{Emulator, EmulatorConfig};
+    let config = EmulatorConfig {
+        shards,
+        workload: WorkloadConfig {
+            events_per_shard: Some(100_000),
+            rate: Rate::PerSecond(rate),
+            mix: Mix {
+                message_create: 1.0,
+                ..Mix::none()
+            },
+            ..EmulatorConfig::default().workload
+        },
+        ..EmulatorConfig::default()
+    };
+    Emulator::start("127.0.0.1:0", config)
+        .await
+        .expect("emulator")
+}
