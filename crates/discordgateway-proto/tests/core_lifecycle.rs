@@ -450,3 +450,39 @@ fn a_dispatch_outside_a_session_is_dropped_not_delivered() {
     let seqs: Vec<u64> = h.dispatches().iter().map(|d| d.sequence()).collect();
     assert_eq!(seqs, [2]);
 }
+
+#[test]
+fn paused_reading_keeps_heartbeating_without_declaring_a_zombie() {
+    let mut h = Harness::identified(SEED);
+    h.clear();
+    // The driver stops reading (slow application): ACKs wait unread behind the backlog.
+    h.state.set_reading_paused(h.now, true);
+    h.advance(HEARTBEAT * 4);
+    let beats = h.ops_sent().iter().filter(|op| **op == 1).count();
+    assert!(beats >= 3, "heartbeats go on while paused: {beats}");
+    assert!(
+        !h.notices()
+            .iter()
+            .any(|n| matches!(n, Notice::Zombie { .. })),
+        "no zombie while reading is paused"
+    );
+    assert_eq!(h.state.phase(), Phase::Active);
+    // Reading resumes: the outstanding beat gets one full interval from now for its ACK to be
+    // read (the next timed beat comes within that interval and is not a zombie verdict).
+    h.state.set_reading_paused(h.now, false);
+    h.advance(HEARTBEAT - Duration::from_millis(1));
+    assert!(
+        !h.notices()
+            .iter()
+            .any(|n| matches!(n, Notice::Zombie { .. })),
+        "one interval of grace after reading resumes"
+    );
+    // Without ACKs the rule applies again.
+    h.advance(HEARTBEAT * 3);
+    assert!(
+        h.notices()
+            .iter()
+            .any(|n| matches!(n, Notice::Zombie { .. })),
+        "the zombie rule is back once reading resumed"
+    );
+}

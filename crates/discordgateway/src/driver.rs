@@ -97,6 +97,9 @@ pub(crate) struct Driver {
     span: Span,
     /// Messages read in a row on the socket-only fast path of [`Driver::poll_inputs`].
     socket_streak: u32,
+    /// An event the core produced during [`poll_keepalive`](Self::poll_keepalive), returned
+    /// by the next `next_event`.
+    held: Option<Event>,
 }
 
 /// Messages read in a row on the socket alone before the other inputs (timer, commands,
@@ -150,6 +153,7 @@ impl Driver {
             started: false,
             span,
             socket_streak: 0,
+            held: None,
         }
     }
 
@@ -221,6 +225,12 @@ impl Driver {
     ) -> Poll<Result<Event, ShardError>> {
         let span = self.span.clone();
         let _entered = span.enter();
+        self.state.set_reading_paused(now(), false);
+        if let Some(event) = self.held.take()
+            && let Some(result) = self.on_event(event)
+        {
+            return Poll::Ready(result);
+        }
         loop {
             if let Some(kind) = &self.stopped {
                 return Poll::Ready(Err(ShardError::new(kind.clone())));
@@ -238,6 +248,56 @@ impl Driver {
                 Err(error) => return Poll::Ready(Err(error)),
             }
         }
+    }
+
+    /// Whether [`poll_keepalive`](Self::poll_keepalive) has work to do: a live session, no
+    /// held event, not stopped.
+    pub(crate) fn can_keepalive(&self) -> bool {
+        self.held.is_none() && self.stopped.is_none() && self.state.phase() == Phase::Active
+    }
+
+    /// Keeps a live session alive without reading from the socket: heartbeats, queued
+    /// commands and the outbox go on, inbound messages wait (back-pressure reaches the
+    /// server). Ready when the core produced an event (held for the next `next_event`) or the
+    /// session is no longer live; see [`GatewayState::set_reading_paused`].
+    pub(crate) fn poll_keepalive(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let span = self.span.clone();
+        let _entered = span.enter();
+        if !self.can_keepalive() {
+            return Poll::Ready(());
+        }
+        self.state.set_reading_paused(now(), true);
+        loop {
+            self.do_transmits();
+            if let Some(event) = self.state.poll_event() {
+                self.held = Some(event);
+                return Poll::Ready(());
+            }
+            if self.state.phase() != Phase::Active {
+                return Poll::Ready(());
+            }
+            self.poll_closing(cx);
+            let mut progressed = self.poll_flush(cx);
+            progressed |= self.poll_commands(cx);
+            progressed |= self.poll_timer(cx);
+            if !progressed {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// Flushes the outbox only (no read); `true` if the socket failed.
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(conn) = &mut self.conn else {
+            return false;
+        };
+        if let Poll::Ready(Err(error)) = conn.poll_flush_out(cx) {
+            debug!(%error, "write failed");
+            self.conn = None;
+            self.state.handle_disconnected(now(), None);
+            return true;
+        }
+        false
     }
 
     /// Does the core's socket work, in order.

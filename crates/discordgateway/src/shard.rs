@@ -234,6 +234,28 @@ impl Shard {
         result
     }
 
+    /// Keeps the session alive while the application is not ready for events: heartbeats,
+    /// queued commands and outgoing frames go on, but nothing is read from the socket, so
+    /// back-pressure reaches the server and nothing is buffered here. Completes when the shard
+    /// has something for [`next_event`](Self::next_event) (an event produced meanwhile, or the
+    /// session left the live state), or at once when there is nothing to keep alive.
+    ///
+    /// Use it where you would otherwise stop polling a shard because your consumer is full,
+    /// e.g. `select!` it against your channel's `reserve()`; the shard manager does exactly
+    /// that. Cancel-safe. While it runs the zombie rule is suspended (the ACKs wait unread);
+    /// the next `next_event` restores it.
+    pub async fn keepalive(&mut self) {
+        std::future::poll_fn(|cx| self.driver.poll_keepalive(cx)).await;
+        self.last_return = Some(Instant::now());
+    }
+
+    /// Whether [`keepalive`](Self::keepalive) has anything to do: a live session and no event
+    /// waiting for `next_event`.
+    #[must_use]
+    pub fn can_keepalive(&self) -> bool {
+        self.driver.can_keepalive()
+    }
+
     /// Warns when the caller left more than half a heartbeat interval since the last return.
     fn warn_if_starved(&self) {
         let (Some(last), Some(interval)) = (self.last_return, self.driver.heartbeat_interval())

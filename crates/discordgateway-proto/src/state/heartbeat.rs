@@ -92,6 +92,14 @@ impl Heartbeat {
         self.unacked_since.get_or_insert(now);
     }
 
+    /// Restarts the zombie clock of an outstanding beat at `now`: reading was paused, so its
+    /// ACK may be waiting unread behind the backlog; it gets one full interval from here.
+    pub(crate) fn grace(&mut self, now: Instant) {
+        if self.unacked_since.is_some() {
+            self.unacked_since = Some(now);
+        }
+    }
+
     /// Records an ACK at `now`: every outstanding beat is answered.
     pub(crate) fn acked(&mut self, now: Instant) {
         if let Some(sent) = self.last_sent {

@@ -156,7 +156,19 @@ impl GatewayState {
 
     /// The heartbeat timer fired: beat, or detect a zombie.
     pub(super) fn on_heartbeat_timer(&mut self, now: Instant) {
-        match self.heartbeat.on_timer(now) {
+        let beat = if self.reading_paused {
+            // The driver is not reading (the application is slow): an unread ACK is not a
+            // zombie. Keep beating so the server sees us alive; the rule applies again once
+            // reading resumes (see `GatewayState::set_reading_paused`).
+            self.heartbeat
+                .interval()
+                .map(|interval| super::heartbeat::Beat::Send {
+                    next: now + interval,
+                })
+        } else {
+            self.heartbeat.on_timer(now)
+        };
+        match beat {
             Some(super::heartbeat::Beat::Send { next }) => {
                 self.timers.set(Timer::Heartbeat, next);
                 self.send_heartbeat(now, false);

@@ -191,6 +191,8 @@ pub struct GatewayState {
     sequence: Option<u64>,
     /// Consecutive reconnect attempts since the last READY/RESUMED.
     attempt: u32,
+    /// The driver has paused reading (see [`GatewayState::set_reading_paused`]).
+    reading_paused: bool,
     /// Counts connections; lets `handle_frame` notice a reconnect made while it ran.
     epoch: u64,
     /// The inflater must be reset before the next frame (a new connection began).
@@ -270,6 +272,7 @@ impl GatewayState {
             session: None,
             sequence: None,
             attempt: 0,
+            reading_paused: false,
             epoch: 0,
             reset_inflater: false,
             inflater,
@@ -369,6 +372,21 @@ impl GatewayState {
             }
         }
         self.flush_queue(now);
+    }
+
+    /// Tells the core whether the driver has paused reading from the socket.
+    ///
+    /// A driver whose application is slow may stop reading (so back-pressure reaches the
+    /// socket) while it keeps calling [`handle_timeout`](Self::handle_timeout) and sending
+    /// what [`poll_transmit`](Self::poll_transmit) gives. Heartbeats then keep going, but their
+    /// ACKs wait unread behind the backlog, so the zombie rule (GATEWAY.md §3.3) is suspended
+    /// while paused; when reading resumes, an outstanding beat gets one full interval from
+    /// `now` for its ACK to be read.
+    pub fn set_reading_paused(&mut self, now: Instant, paused: bool) {
+        if self.reading_paused && !paused {
+            self.heartbeat.grace(now);
+        }
+        self.reading_paused = paused;
     }
 
     /// The identify queue allows this shard to Identify now. Returns whether Identify was

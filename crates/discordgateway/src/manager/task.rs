@@ -14,11 +14,12 @@
 //! a control message, `reserve()` of a slot in the merged channel (only while it holds events),
 //! and `Shard::next_event` (only while its own buffer has room). So while the consumer is slow
 //! and the send waits, the shard is still polled: it keeps heartbeating and reading, and what
-//! it reads waits in a small per-shard buffer (default 64 events). Only when that buffer is
-//! full does the task stop polling; back-pressure then reaches the socket (the server's send
-//! buffer fills). If the consumer stalls for longer than a heartbeat interval *and* the buffer
-//! is full, the connection is zombied (GATEWAY.md §3.3) and the shard resumes once polled again,
-//! so even then nothing is lost: Resume replays the missed dispatches in order (§3.6).
+//! it reads waits in a small per-shard buffer (default 64 events). When that buffer is full the
+//! task switches to `Shard::keepalive`: heartbeats and commands go on, nothing more is read, so
+//! back-pressure reaches the socket (the server's send buffer fills) while the session stays
+//! alive however long the consumer stalls. (Outside a live session — e.g. a reconnect during
+//! the stall — keepalive has nothing to do and the task waits for room; a stalled handshake
+//! then times out and resumes later, losing nothing.)
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -173,6 +174,11 @@ async fn run(parts: TaskParts) {
     let mut pending: VecDeque<Item> = VecDeque::with_capacity(buffer);
     let mut last_latency = None;
     loop {
+        // Room in the buffer: read the next event. Full: keep the session alive without
+        // reading (heartbeats, commands), so nothing is buffered and nothing zombies while the
+        // consumer is slow. One branch, since both borrow the shard.
+        let read = pending.len() < buffer;
+        let drive = read || shard.can_keepalive();
         tokio::select! {
             biased;
             message = control.recv() => match message {
@@ -196,7 +202,16 @@ async fn run(parts: TaskParts) {
                 (Err(_), _) => break,
                 (Ok(_), None) => {}
             },
-            result = shard.next_event(), if pending.len() < buffer => {
+            next = async {
+                if read {
+                    Some(shard.next_event().await)
+                } else {
+                    shard.keepalive().await;
+                    None
+                }
+            }, if drive => {
+                // Keepalive ended (an event is waiting, or the session left the live state).
+                let Some(result) = next else { continue };
                 let stop = result.is_err() && shard.status() == Phase::Stopped;
                 let item = observe(generation, &shard, result, &slot, &metrics, &mut last_latency);
                 pending.push_back(item);
