@@ -293,11 +293,16 @@ impl Driver {
         };
         if let Poll::Ready(Err(error)) = conn.poll_flush_out(cx) {
             debug!(%error, "write failed");
-            self.conn = None;
-            self.state.handle_disconnected(now(), None);
+            self.lose_connection();
             return true;
         }
         false
+    }
+
+    /// The socket is gone without a close frame: drop it and tell the core.
+    fn lose_connection(&mut self) {
+        self.conn = None;
+        self.state.handle_disconnected(now(), None);
     }
 
     /// Does the core's socket work, in order.
@@ -440,15 +445,12 @@ impl Driver {
 
     /// Flushes the outbox and reads one message.
     fn poll_socket(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.poll_flush(cx) {
+            return true;
+        }
         let Some(conn) = &mut self.conn else {
             return false;
         };
-        if let Poll::Ready(Err(error)) = conn.poll_flush_out(cx) {
-            debug!(%error, "write failed");
-            self.conn = None;
-            self.state.handle_disconnected(now(), None);
-            return true;
-        }
         let Poll::Ready(inbound) = conn.poll_recv(cx) else {
             return false;
         };
@@ -471,12 +473,10 @@ impl Driver {
             }
             Inbound::Dropped(error) => {
                 debug!(%error, "socket dropped");
-                self.conn = None;
-                self.state.handle_disconnected(now(), None);
+                self.lose_connection();
             }
             Inbound::Ended => {
-                self.conn = None;
-                self.state.handle_disconnected(now(), None);
+                self.lose_connection();
             }
         }
         true
@@ -561,8 +561,7 @@ impl Driver {
         if self.handshake.is_some_and(|h| h <= now_tokio) {
             self.handshake = None;
             warn!(phase = ?self.state.phase(), "handshake timed out: dropping the connection");
-            self.conn = None;
-            self.state.handle_disconnected(now(), None);
+            self.lose_connection();
             return true;
         }
         self.state.handle_timeout(now());
