@@ -115,9 +115,25 @@ pub(crate) struct Run {
     whole: Option<(Arc<ShardCache>, usize)>,
 }
 
-/// The zlib-stream messages of a whole chunk's admitted events, compressed from a restarted
-/// compressor (see `compress`), for sessions with given intents and `seq` before the chunk.
-pub(crate) type ZlibFrames = Arc<Vec<Bytes>>;
+/// Which wire format a [`WireChunk`] was built for: the frames differ by transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum WireKind {
+    /// Text frames of plain JSON.
+    Plain,
+    /// Binary frames of zlib-stream messages from a restarted compressor.
+    Zlib,
+    /// Binary frames of state-free zstd-stream blocks (`zstd_blocks`).
+    #[allow(dead_code, reason = "used once the state-free zstd encoder lands")]
+    Zstd,
+}
+
+/// A whole chunk's admitted dispatches as complete, ready-to-write server WebSocket frames
+/// (headers included), for sessions of one [`WireKind`] with given intents and `seq`
+/// before the chunk: sending it is one buffer to the socket (`conn::splice`).
+pub(crate) type WireChunk = Bytes;
+
+/// A cached chunk's frames are found by chunk index, wire kind, intents and `seq`.
+type WireKey = (usize, WireKind, u64, u64);
 
 impl Run {
     /// The events, in order.
@@ -125,27 +141,28 @@ impl Run {
         self.chunk.0.get(self.range.clone()).unwrap_or_default()
     }
 
-    /// Whether this run is a whole chunk of the shard's cache (pre-compression applies).
+    /// Whether this run is a whole chunk of the shard's cache (pre-built frames apply).
     pub(crate) fn is_whole_chunk(&self) -> bool {
         self.whole.is_some()
     }
 
-    /// The chunk's zlib-stream messages for a session with `intents` whose last `seq`
-    /// is `seq`, if a session in the same state compressed them before.
-    pub(crate) fn zlib_frames(&self, intents: u64, seq: u64) -> Option<ZlibFrames> {
+    /// The chunk's frames for a session of `kind` with `intents` whose last `seq` is `seq`,
+    /// if a session in the same state built them before.
+    pub(crate) fn wire(&self, kind: WireKind, intents: u64, seq: u64) -> Option<WireChunk> {
         let (cache, index) = self.whole.as_ref()?;
-        lock(&cache.zlib).get(&(*index, intents, seq)).cloned()
+        lock(&cache.wire)
+            .get(&(*index, kind, intents, seq))
+            .cloned()
     }
 
-    /// Keeps the chunk's zlib-stream messages for later sessions in the same state, within
-    /// the budget.
-    pub(crate) fn store_zlib_frames(&self, intents: u64, seq: u64, frames: Vec<Bytes>) {
+    /// Keeps the chunk's frames for later sessions in the same state, within the budget.
+    pub(crate) fn store_wire(&self, kind: WireKind, intents: u64, seq: u64, frames: WireChunk) {
         let Some((cache, index)) = &self.whole else {
             return;
         };
-        let weight: usize = frames.iter().map(Bytes::len).sum::<usize>() + 64;
+        let weight = frames.len() + 64;
         if cache.used.fetch_add(weight, Ordering::Relaxed) < cache.budget {
-            lock(&cache.zlib).insert((*index, intents, seq), Arc::new(frames));
+            lock(&cache.wire).insert((*index, kind, intents, seq), frames);
         }
     }
 }
@@ -166,8 +183,8 @@ struct Filled {
 pub(crate) struct ShardCache {
     /// The cached prefix.
     filled: Mutex<Filled>,
-    /// Compressed whole chunks, by (chunk index, intents, seq before the chunk).
-    zlib: Mutex<HashMap<(usize, u64, u64), ZlibFrames>>,
+    /// Pre-built frames of whole chunks.
+    wire: Mutex<HashMap<WireKey, WireChunk>>,
     /// Bytes cached by all shards of the emulator.
     used: Arc<AtomicUsize>,
     /// The most bytes all shards may cache.
@@ -255,7 +272,7 @@ impl StreamCache {
                     tail: self.world.stream(shard, total, &self.config),
                     closed: false,
                 }),
-                zlib: Mutex::new(HashMap::new()),
+                wire: Mutex::new(HashMap::new()),
                 used: Arc::clone(&self.used),
                 budget: self.budget,
             })

@@ -4,7 +4,7 @@
 //!   message, then raw deflate; every message ends with a sync flush, so it ends in
 //!   `00 00 ff ff`, and is sent as one binary frame. The Adler-32 trailer would only follow
 //!   the stream's end, which never comes, so the checksum is not computed. Between two
-//!   messages the compressor may [restart](Transport::restart_zlib): later messages then refer
+//!   messages the compressor may [restart](Transport::restart): later messages then refer
 //!   to nothing before that point, which any inflater accepts (it cannot tell); this is what
 //!   lets pre-compressed chunks of the generated stream be sent as they are (`cache`).
 //! - `zstd-stream`: one zstd compression context per connection with window log 18; every
@@ -17,6 +17,8 @@
 
 use flate2::{Compress, Compression, FlushCompress};
 use zstd::stream::raw::{Encoder, InBuffer, Operation, OutBuffer};
+
+use crate::cache::WireKind;
 
 /// The `compress` query parameter's meaning for one connection.
 pub(crate) enum Transport {
@@ -62,17 +64,47 @@ impl Transport {
         !matches!(self, Self::Plain)
     }
 
-    /// Whether this is zlib-stream.
-    pub(crate) fn is_zlib(&self) -> bool {
-        matches!(self, Self::Zlib(..))
+    /// The kind of pre-built frames a whole cached chunk has on this transport, if chunks
+    /// can be pre-built for it (`cache::WireChunk`).
+    pub(crate) fn wire_kind(&self) -> Option<WireKind> {
+        match self {
+            Self::Plain => Some(WireKind::Plain),
+            Self::Zlib(..) => Some(WireKind::Zlib),
+            Self::Zstd(_) => None,
+        }
     }
 
-    /// zlib-stream only: forgets the history, so the next message refers to nothing sent
-    /// before it. Call only between messages (each ends byte-aligned with a sync flush).
-    pub(crate) fn restart_zlib(&mut self) {
+    /// Forgets the compression history, so the next message refers to nothing sent before
+    /// it (zlib-stream; the other transports keep no history between messages). Call only
+    /// between messages (each zlib message ends byte-aligned with a sync flush).
+    pub(crate) fn restart(&mut self) {
         if let Self::Zlib(c, _) = self {
             c.reset();
         }
+    }
+
+    /// Encodes consecutive whole messages (message `i` is `src[ends[i - 1]..ends[i]]`) as
+    /// this transport sends them, appending to `out` and pushing each message's end in `out`
+    /// to `out_ends`. Messages may refer to earlier ones of the same call, so they must be
+    /// sent together and in order.
+    ///
+    /// # Errors
+    ///
+    /// A compressor error, which would be an emulator bug.
+    pub(crate) fn compress_run(
+        &mut self,
+        src: &[u8],
+        ends: &[usize],
+        out: &mut Vec<u8>,
+        out_ends: &mut Vec<usize>,
+    ) -> Result<(), CompressError> {
+        let mut start = 0;
+        for &end in ends {
+            self.compress(src.get(start..end).ok_or(CompressError)?, out)?;
+            out_ends.push(out.len());
+            start = end;
+        }
+        Ok(())
     }
 
     /// Compresses one whole message `input`, appending the bytes to send to `out`.
@@ -181,7 +213,7 @@ mod tests {
         let msg = br#"{"op":0,"t":"TYPING_START","s":1,"d":{"user_id":"1"}}"#;
         for restart in [false, true, true, false, true] {
             if restart {
-                t.restart_zlib();
+                t.restart();
             }
             let mut out = Vec::new();
             t.compress(msg, &mut out).expect("compress");

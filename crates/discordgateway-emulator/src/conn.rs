@@ -25,6 +25,7 @@
 mod faults;
 mod output;
 mod session;
+mod splice;
 
 use std::{collections::VecDeque, sync::Arc, time::Duration};
 
@@ -53,7 +54,7 @@ use crate::{
 };
 
 /// The WebSocket stream type of a connection.
-type Ws = WebSocketStream<Rewind<TcpStream>>;
+type Ws = WebSocketStream<splice::SpliceIo<Rewind<TcpStream>>>;
 
 /// Client payloads larger than this close with 4002 (GATEWAY.md §2.1).
 const MAX_CLIENT_PAYLOAD: usize = 4096;
@@ -129,11 +130,12 @@ pub(crate) async fn accept(shared: Arc<Shared>, stream: Rewind<TcpStream>, param
     let builder = ServerBuilder::new()
         .config(Config::default().flush_threshold(256 * 1024))
         .limits(Limits::default().max_payload_len(Some(1024 * 1024)));
+    let (stream, raw) = splice::SpliceIo::new(stream);
     let Ok((_, ws)) = builder.accept(stream).await else {
         return;
     };
     let (id, rx, pending) = shared.register();
-    let mut conn = Conn::new(Arc::clone(&shared), ws, id, rx);
+    let mut conn = Conn::new(Arc::clone(&shared), ws, raw, id, rx);
     let exit = conn.run(&params, pending).await;
     conn.finish(exit).await;
     shared.unregister(id);
@@ -174,14 +176,16 @@ struct Conn {
     spent: VecDeque<BytesMut>,
     /// Scratch for a frame before compression.
     frame: Vec<u8>,
+    /// Message ends in `frame` when it holds a run of messages.
+    ends: Vec<usize>,
     /// Scratch for compressed output.
     zout: Vec<u8>,
-    /// Messages encoded and not yet fed to the socket.
-    batch: Vec<Message>,
+    /// Message ends in `zout`.
+    zends: Vec<usize>,
+    /// Output encoded and not yet fed to the socket.
+    batch: Vec<output::Piece>,
     /// Dispatches in `batch`.
     batch_dispatches: u64,
-    /// While compressing a whole chunk for the cache: the compressed messages so far.
-    capture: Option<Vec<bytes::Bytes>>,
     /// The session, once identified or resumed.
     session: Option<SessionRef>,
     /// When the connection is closed for not heartbeating.
@@ -200,11 +204,17 @@ struct Conn {
 
 impl Conn {
     /// A connection over `ws`.
-    fn new(shared: Arc<Shared>, ws: Ws, id: u64, rx: mpsc::UnboundedReceiver<Control>) -> Self {
+    fn new(
+        shared: Arc<Shared>,
+        ws: Ws,
+        raw: splice::RawQueue,
+        id: u64,
+        rx: mpsc::UnboundedReceiver<Control>,
+    ) -> Self {
         let deadline = Instant::now() + shared.config.heartbeat_grace();
         let (sink, stream) = ws.split();
         let (tx, writer_rx) = mpsc::channel(WRITER_QUEUE);
-        let writer = tokio::spawn(output::write(sink, writer_rx, Arc::clone(&shared)));
+        let writer = tokio::spawn(output::write(sink, raw, writer_rx, Arc::clone(&shared)));
         Self {
             shared,
             stream,
@@ -218,10 +228,11 @@ impl Conn {
             out: BytesMut::with_capacity(output::ARENA),
             spent: VecDeque::new(),
             frame: Vec::with_capacity(4096),
+            ends: Vec::with_capacity(BATCH),
             zout: Vec::with_capacity(4096),
+            zends: Vec::with_capacity(BATCH),
             batch: Vec::with_capacity(BATCH + 8),
             batch_dispatches: 0,
-            capture: None,
             session: None,
             heartbeat_deadline: deadline,
             zombie_until: None,

@@ -81,6 +81,15 @@ fn compression(name: &str) -> Compression {
     }
 }
 
+/// The emulator's stream cache for a run, in MiB: enough for every event of every shard
+/// (events, their MESSAGE_CONTENT-less copies and the pre-built frames, about 2.3 KiB per
+/// event of the default workload, rounded up to 4), so the measured session reads the cache
+/// the floor session filled instead of generating; at least the default 256 MiB, at most
+/// 8 GiB.
+fn cache_mb(shards: u64, events: u64) -> u64 {
+    (shards.saturating_mul(events).saturating_mul(4) / 1024).clamp(256, 8192)
+}
+
 /// Flags for the emulator child.
 fn emulator_args(args: &Args) -> Vec<String> {
     let shards = args.shards.max(1);
@@ -92,6 +101,10 @@ fn emulator_args(args: &Args) -> Vec<String> {
         ("--events-per-shard", args.events.to_string()),
         ("--rate", "max".to_owned()),
         ("--seed", args.seed.to_string()),
+        (
+            "--cache-mb",
+            cache_mb(u64::from(shards), args.events).to_string(),
+        ),
     ]
     .into_iter()
     .flat_map(|(k, v)| [k.to_owned(), v])

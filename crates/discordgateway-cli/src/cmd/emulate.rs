@@ -40,6 +40,12 @@ pub(crate) struct Args {
     /// shard's clock starts at its first READY.
     #[arg(long)]
     scenario: Option<std::path::PathBuf>,
+    /// Memory for the generate-once stream cache and its pre-built frames, in MiB, over all
+    /// shards. Sessions read the cached stream at a fraction of the cost of generating it;
+    /// past the budget they generate live. Benchmarks should fit their whole run (about
+    /// 2.3 KiB per event of the default workload).
+    #[arg(long, default_value_t = 256)]
+    cache_mb: usize,
 }
 
 /// Runs the emulator until Ctrl-C.
@@ -71,6 +77,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             ..defaults.workload.clone()
         },
         scenario,
+        stream_cache_bytes: args.cache_mb.saturating_mul(1 << 20),
         ..defaults
     };
     let handle = Emulator::start(args.listen.as_str(), config)

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use tokio::time::Instant;
 use tokio_websockets::Message;
 
-use super::{Conn, Exit, Step};
+use super::{Conn, Exit, Step, output};
 use crate::{faults::Fault, ledger::Invalidation, state::lock, wire::op};
 
 impl Conn {
@@ -57,7 +57,7 @@ impl Conn {
                 } else {
                     Message::text(Bytes::from_static(b"{\"op\":0,\"t\":\"GARB"))
                 };
-                self.batch.push(msg);
+                self.batch.push(output::Piece::Frame(msg));
             }
             Fault::Oversized { bytes } => {
                 let mut d = Vec::with_capacity(bytes + 2);

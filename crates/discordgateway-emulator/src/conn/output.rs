@@ -18,8 +18,11 @@ use tokio::{
 };
 use tokio_websockets::{CloseCode, Message};
 
-use super::{BATCH, CLOSE_TIMEOUT, Conn, Exit, Step, Ws};
-use crate::cache::Run;
+use super::{
+    BATCH, CLOSE_TIMEOUT, Conn, Exit, Step, Ws,
+    splice::{self, RawQueue},
+};
+use crate::cache::{Run, WireKind};
 use crate::{
     state::{Replayed, Shared, lock},
     wire::{self, Name, Outbound, close},
@@ -51,8 +54,10 @@ impl Conn {
                 let events = run.events();
                 left -= events.len();
                 pace.sent += events.len() as u64;
-                if run.is_whole_chunk() && self.transport.is_zlib() && self.skip == 0 {
-                    encoded = self.send_zlib_chunk(&mut s, &run);
+                if let (true, Some(kind), 0) =
+                    (run.is_whole_chunk(), self.transport.wire_kind(), self.skip)
+                {
+                    encoded = self.send_whole_chunk(&mut s, &run, kind);
                     if encoded.is_err() {
                         break;
                     }
@@ -77,40 +82,72 @@ impl Conn {
         self.flush()
     }
 
-    /// Sends a whole cached chunk over zlib-stream: the messages a session in the same state
-    /// compressed before, or compresses them from a restarted compressor and keeps them.
+    /// Sends a whole cached chunk as one buffer of pre-built frames (`cache::WireChunk`):
+    /// the frames a session in the same state (transport, intents, `seq` before the chunk)
+    /// built before, or builds them now and keeps them.
     ///
-    /// Sound because a restarted compressor's first message refers to nothing before it, so
-    /// the kept messages decode after any earlier message; after sending kept messages the
-    /// compressor restarts again, since its history is not what the client has seen.
-    fn send_zlib_chunk(&mut self, s: &mut crate::state::Session, run: &Run) -> Step {
+    /// Sound for every transport because the frames depend on nothing else: plain frames
+    /// carry only the chunk's events and their `seq`; zlib messages come from a restarted
+    /// compressor, so they refer to nothing before the chunk (after them the compressor
+    /// restarts again, since its history is not what the client has seen); zstd blocks are
+    /// state-free (`zstd_blocks`).
+    fn send_whole_chunk(
+        &mut self,
+        s: &mut crate::state::Session,
+        run: &Run,
+        kind: WireKind,
+    ) -> Step {
         let (intents, seq) = (s.intents, s.seq);
-        if let Some(frames) = run.zlib_frames(intents, seq) {
-            let admitted = run
-                .events()
+        let admitted = || {
+            run.events()
                 .iter()
-                .filter_map(|ev| ev.for_intents(intents).map(|data| (&ev.out.name, data)));
-            for ((name, data), frame) in admitted.zip(frames.iter()) {
-                s.seq += 1;
-                self.batch.push(Message::binary(frame.clone()));
-                self.count_sent_dispatch(s, name, data);
+                .filter_map(move |ev| ev.for_intents(intents).map(|data| (&ev.out.name, data)))
+        };
+        let wire = match run.wire(kind, intents, seq) {
+            Some(wire) => wire,
+            None => {
+                self.frame.clear();
+                self.ends.clear();
+                let mut next = seq;
+                for (name, data) in admitted() {
+                    next += 1;
+                    wire::write_dispatch(&mut self.frame, next, name.as_str(), data);
+                    self.ends.push(self.frame.len());
+                }
+                self.transport.restart();
+                let wire = self.build_frames().map_err(|_| {
+                    Exit::Close(close::UNKNOWN_ERROR, "emulator compression failed")
+                })?;
+                run.store_wire(kind, intents, seq, wire.clone());
+                wire
             }
-            self.transport.restart_zlib();
-            return Ok(());
+        };
+        self.transport.restart();
+        for (name, data) in admitted() {
+            s.seq += 1;
+            self.count_sent_dispatch(s, name, data);
         }
-        self.transport.restart_zlib();
-        self.capture = Some(Vec::with_capacity(run.events().len()));
-        let sent = run
-            .events()
-            .iter()
-            .try_for_each(|ev| match ev.for_intents(intents) {
-                Some(data) => self.encode_admitted(s, &ev.out.name, data),
-                None => Ok(()),
-            });
-        if let (Some(frames), Ok(())) = (self.capture.take(), &sent) {
-            run.store_zlib_frames(intents, seq, frames);
+        self.batch.push(Piece::Raw(wire));
+        Ok(())
+    }
+
+    /// Frames the messages in `self.frame` (ending at `self.ends`) as the transport sends
+    /// them, as one buffer of complete server frames.
+    fn build_frames(&mut self) -> Result<Bytes, crate::compress::CompressError> {
+        self.zout.clear();
+        self.zends.clear();
+        self.transport
+            .compress_run(&self.frame, &self.ends, &mut self.zout, &mut self.zends)?;
+        let opcode = if self.transport.is_binary() { 2 } else { 1 };
+        let mut wire = Vec::with_capacity(self.zout.len() + 4 * self.zends.len());
+        let mut start = 0;
+        for &end in &self.zends {
+            let payload = self.zout.get(start..end).unwrap_or_default();
+            splice::write_frame_header(&mut wire, opcode, payload.len());
+            wire.extend_from_slice(payload);
+            start = end;
         }
-        sent
+        Ok(Bytes::from(wire))
     }
 
     /// Encodes a dispatch for `s` (intent filtering, content stripping, seq, replay).
@@ -184,7 +221,7 @@ impl Conn {
     /// Cuts the plain frame just written to the arena into a text message.
     pub(super) fn push_plain(&mut self) {
         let bytes = self.out.split().freeze();
-        self.batch.push(Message::text(bytes));
+        self.batch.push(Piece::Frame(Message::text(bytes)));
     }
 
     /// Compresses `self.frame` into a binary message.
@@ -195,10 +232,7 @@ impl Conn {
             .map_err(|_| Exit::Close(close::UNKNOWN_ERROR, "emulator compression failed"))?;
         self.out.put_slice(&self.zout);
         let bytes = self.out.split().freeze();
-        if let Some(capture) = &mut self.capture {
-            capture.push(bytes.clone());
-        }
-        self.batch.push(Message::binary(bytes));
+        self.batch.push(Piece::Frame(Message::binary(bytes)));
         Ok(())
     }
 
@@ -258,13 +292,22 @@ pub(super) const ARENA: usize = 256 * 1024;
 /// Spent arenas kept for reuse (enough for the batches the writer may hold).
 const SPENT_ARENAS: usize = super::WRITER_QUEUE + 2;
 
+/// One piece of output, in order.
+#[derive(Debug)]
+pub(super) enum Piece {
+    /// A message for tokio-websockets to frame.
+    Frame(Message),
+    /// Complete frames, written as they are (`splice`).
+    Raw(Bytes),
+}
+
 /// One unit of work for a connection's writer task.
 #[derive(Debug)]
 pub(super) enum Out {
     /// Frames to write and flush, and how many dispatches they hold (for the send rate).
     Batch {
-        /// The frames, in order.
-        messages: Vec<Message>,
+        /// The output, in order.
+        messages: Vec<Piece>,
         /// Dispatches among them.
         dispatches: u64,
     },
@@ -282,6 +325,7 @@ pub(super) enum Out {
 /// after a close frame, or when the socket fails.
 pub(super) async fn write(
     mut sink: SplitSink<Ws, Message>,
+    raw: RawQueue,
     mut rx: mpsc::Receiver<Out>,
     shared: Arc<Shared>,
 ) {
@@ -292,8 +336,15 @@ pub(super) async fn write(
                 dispatches,
             } => {
                 shared.count_sent(dispatches, Instant::now());
-                for m in messages {
-                    if sink.feed(m).await.is_err() {
+                for piece in messages {
+                    let fed = match piece {
+                        Piece::Frame(m) => sink.feed(m).await,
+                        // Every frame fed before must be written first (`splice`).
+                        Piece::Raw(bytes) => sink.flush().await.map(|()| {
+                            lock(&raw).push_back(bytes);
+                        }),
+                    };
+                    if fed.is_err() {
                         return;
                     }
                 }
