@@ -133,6 +133,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             100_000,
         ),
     });
+    let emulator_before = measure::emulator_stats(&args.url).await;
     let run = measure::run_shards(args.shards, |id, window, release| {
         shard_task(id, plan.clone(), window, release)
     })
@@ -144,6 +145,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         encoding: args.encoding.clone(),
         subscribe: args.subscribe.clone(),
         run,
+        emulator_before,
         emulator: measure::emulator_stats(&args.url).await,
     };
     measure::print_report(&measured.to_json(), args.json)?;

@@ -130,7 +130,35 @@ pub(crate) enum WireKind {
 /// A whole chunk's admitted dispatches as complete, ready-to-write server WebSocket frames
 /// (headers included), for sessions of one [`WireKind`] with given intents and `seq`
 /// before the chunk: sending it is one buffer to the socket (`conn::splice`).
-pub(crate) type WireChunk = Bytes;
+///
+/// On Linux the frames live in a memory file (`memfd`) shared by the shard's cache and go
+/// out with `sendfile`, so the kernel sends them without copying them from user memory
+/// first (the copy was half of the emulator's cost per event on loopback, measured in
+/// `benches/README.md`); elsewhere, or when no memory file can be made, they are `Bytes`.
+#[derive(Debug, Clone)]
+pub(crate) enum WireChunk {
+    /// The frames in memory.
+    Bytes(Bytes),
+    /// The frames in a memory file, at `offset`.
+    File {
+        /// The shard's memory file.
+        file: Arc<std::fs::File>,
+        /// Where the frames start.
+        offset: u64,
+        /// Their length in bytes.
+        len: usize,
+    },
+}
+
+impl WireChunk {
+    /// Length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Self::Bytes(b) => b.len(),
+            Self::File { len, .. } => *len,
+        }
+    }
+}
 
 /// A cached chunk's frames are found by chunk index, wire kind, intents and `seq`.
 type WireKey = (usize, WireKind, u64, u64);
@@ -151,20 +179,107 @@ impl Run {
     pub(crate) fn wire(&self, kind: WireKind, intents: u64, seq: u64) -> Option<WireChunk> {
         let (cache, index) = self.whole.as_ref()?;
         lock(&cache.wire)
+            .chunks
             .get(&(*index, kind, intents, seq))
             .cloned()
     }
 
-    /// Keeps the chunk's frames for later sessions in the same state, within the budget.
-    pub(crate) fn store_wire(&self, kind: WireKind, intents: u64, seq: u64, frames: WireChunk) {
+    /// Keeps the chunk's frames for later sessions in the same state, within the budget;
+    /// returns them as they are kept (moved to the shard's memory file where there is one).
+    pub(crate) fn store_wire(
+        &self,
+        kind: WireKind,
+        intents: u64,
+        seq: u64,
+        frames: Bytes,
+    ) -> WireChunk {
         let Some((cache, index)) = &self.whole else {
-            return;
+            return WireChunk::Bytes(frames);
         };
         let weight = frames.len() + 64;
-        if cache.used.fetch_add(weight, Ordering::Relaxed) < cache.budget {
-            lock(&cache.wire).insert((*index, kind, intents, seq), frames);
+        if cache.used.fetch_add(weight, Ordering::Relaxed) >= cache.budget {
+            return WireChunk::Bytes(frames);
         }
+        let mut wire = lock(&cache.wire);
+        let chunk = wire
+            .file
+            .append(&frames)
+            .unwrap_or(WireChunk::Bytes(frames));
+        wire.chunks
+            .insert((*index, kind, intents, seq), chunk.clone());
+        chunk
     }
+}
+
+/// A shard's pre-built frames, and the memory file that holds them.
+#[derive(Debug)]
+struct Wires {
+    /// The frames of each chunk and state.
+    chunks: HashMap<WireKey, WireChunk>,
+    /// Where they are kept.
+    file: WireFile,
+}
+
+/// An append-only memory file of pre-built frames (Linux), created on first use.
+#[derive(Debug)]
+struct WireFile {
+    /// The file and its length; `None` before the first append.
+    file: Option<(Arc<std::fs::File>, u64)>,
+    /// Creating the file failed (or this is not Linux): frames stay in memory.
+    unavailable: bool,
+}
+
+impl WireFile {
+    /// Appends `frames`; `None` when there is no memory file.
+    fn append(&mut self, frames: &[u8]) -> Option<WireChunk> {
+        if self.unavailable {
+            return None;
+        }
+        if self.file.is_none() {
+            self.file = memory_file().map(|f| (Arc::new(f), 0));
+            self.unavailable = self.file.is_none();
+        }
+        let (file, end) = self.file.as_mut()?;
+        let offset = *end;
+        if write_at(file, frames, offset).is_err() {
+            // A full tmpfs, say: keep later frames in memory.
+            self.unavailable = true;
+            return None;
+        }
+        *end += frames.len() as u64;
+        Some(WireChunk::File {
+            file: Arc::clone(file),
+            offset,
+            len: frames.len(),
+        })
+    }
+}
+
+/// A new anonymous memory file (`memfd_create`), closed on exec.
+#[cfg(target_os = "linux")]
+fn memory_file() -> Option<std::fs::File> {
+    use rustix::fs::{MemfdFlags, memfd_create};
+    memfd_create("discordgateway-emulator-frames", MemfdFlags::CLOEXEC)
+        .ok()
+        .map(std::fs::File::from)
+}
+
+/// No memory files off Linux.
+#[cfg(not(target_os = "linux"))]
+fn memory_file() -> Option<std::fs::File> {
+    None
+}
+
+/// Writes all of `buf` at `offset`.
+#[cfg(unix)]
+fn write_at(file: &std::fs::File, buf: &[u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, buf, offset)
+}
+
+/// Never called: there are no memory files off Unix.
+#[cfg(not(unix))]
+fn write_at(_: &std::fs::File, _: &[u8], _: u64) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
 }
 
 /// The cached prefix of one shard's stream.
@@ -184,7 +299,7 @@ pub(crate) struct ShardCache {
     /// The cached prefix.
     filled: Mutex<Filled>,
     /// Pre-built frames of whole chunks.
-    wire: Mutex<HashMap<WireKey, WireChunk>>,
+    wire: Mutex<Wires>,
     /// Bytes cached by all shards of the emulator.
     used: Arc<AtomicUsize>,
     /// The most bytes all shards may cache.
@@ -232,6 +347,8 @@ pub(crate) struct StreamCache {
     used: Arc<AtomicUsize>,
     /// The most bytes all shards may cache.
     budget: usize,
+    /// Whether pre-built frames go to memory files (`EmulatorConfig::send_files`).
+    files: bool,
 }
 
 impl std::fmt::Debug for StreamCache {
@@ -244,13 +361,20 @@ impl std::fmt::Debug for StreamCache {
 
 impl StreamCache {
     /// An empty cache for `world` and `config` that holds at most `budget` bytes.
-    pub(crate) fn new(world: Arc<World>, config: WorkloadConfig, budget: usize) -> Self {
+    /// With `files`, pre-built frames are kept in memory files (`WireChunk::File`).
+    pub(crate) fn new(
+        world: Arc<World>,
+        config: WorkloadConfig,
+        budget: usize,
+        files: bool,
+    ) -> Self {
         Self {
             world,
             config,
             shards: Mutex::new(HashMap::new()),
             used: Arc::new(AtomicUsize::new(0)),
             budget,
+            files,
         }
     }
 
@@ -272,7 +396,13 @@ impl StreamCache {
                     tail: self.world.stream(shard, total, &self.config),
                     closed: false,
                 }),
-                wire: Mutex::new(HashMap::new()),
+                wire: Mutex::new(Wires {
+                    chunks: HashMap::new(),
+                    file: WireFile {
+                        file: None,
+                        unavailable: !self.files,
+                    },
+                }),
                 used: Arc::clone(&self.used),
                 budget: self.budget,
             })
@@ -365,7 +495,7 @@ mod tests {
             .stream(0, 1, &cfg)
             .map(|e| crate::workload::read_tag(&e.data).unwrap_or(u64::MAX))
             .collect();
-        (StreamCache::new(world, cfg, 256 << 20), want)
+        (StreamCache::new(world, cfg, 256 << 20, true), want)
     }
 
     /// Reads a cursor to the end in runs of `step`, returning the tags.

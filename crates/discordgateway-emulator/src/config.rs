@@ -85,6 +85,14 @@ pub struct EmulatorConfig {
     /// beyond. Default 256 MiB. Raise it so repeated benchmark runs of more events per shard
     /// are served from the cache; 0 turns the cache off.
     pub stream_cache_bytes: usize,
+    /// Keep the cache's pre-built frames in a memory file and send them with `sendfile`
+    /// (Linux; elsewhere this does nothing). Default `true`: the kernel then sends the frames
+    /// without first copying them from the emulator's memory, which halves the emulator's
+    /// CPU per plain event on loopback. The client's kernel still copies every byte into the
+    /// client, now from memory the emulator did not just write (as a client's data arrives
+    /// from a network card), so a client's CPU per event may read higher than with `false`
+    /// (measured in the emulator's `benches/README.md`).
+    pub send_files: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -109,6 +117,7 @@ impl Default for EmulatorConfig {
             resume_window: Duration::from_secs(180),
             replay_bound: 10_000,
             stream_cache_bytes: 256 << 20,
+            send_files: true,
         }
     }
 }

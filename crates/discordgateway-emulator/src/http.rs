@@ -317,6 +317,11 @@ impl<S> Rewind<S> {
             inner,
         }
     }
+
+    /// The socket.
+    pub(crate) fn get_ref(&self) -> &S {
+        &self.inner
+    }
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Rewind<S> {

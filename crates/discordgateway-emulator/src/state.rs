@@ -66,6 +66,36 @@ pub struct Stats {
     /// Connections refused (closed at once) during an outage
     /// ([`crate::EmulatorHandle::refuse_connections`]).
     pub refused_connections: u64,
+    /// CPU time the emulator's process has used so far (user + system, every thread), in
+    /// seconds; `None` where the OS does not tell (it is read from Linux's `/proc`). Two
+    /// readings around a run, divided by the events sent, give the emulator's own cost per
+    /// event, which is how a benchmark shows it measured the client and not the emulator
+    /// (`discordgateway bench` reports it). When the emulator runs in the client's process,
+    /// this includes the client.
+    pub cpu_seconds: Option<f64>,
+}
+
+/// The process's CPU time in seconds, summed over its live threads from
+/// `/proc/self/task/*/schedstat` (nanoseconds on CPU, user and kernel), or from
+/// `/proc/self/stat` (ticks of 1/100 s) when that is missing; `None` off Linux.
+fn process_cpu_seconds() -> Option<f64> {
+    let from_schedstat = || -> Option<f64> {
+        let mut ns = 0u64;
+        for task in std::fs::read_dir("/proc/self/task").ok()? {
+            let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+            ns += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+        }
+        Some(ns as f64 / 1e9)
+    };
+    let from_stat = || -> Option<f64> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        let after = stat.get(stat.rfind(')')? + 1..)?;
+        let mut fields = after.split_whitespace().skip(11);
+        let user: u64 = fields.next()?.parse().ok()?;
+        let system: u64 = fields.next()?.parse().ok()?;
+        Some((user + system) as f64 / 100.0)
+    };
+    from_schedstat().or_else(from_stat)
 }
 
 /// What happened to one Identify.
@@ -278,6 +308,7 @@ impl Shared {
             Arc::clone(&world),
             config.workload.clone(),
             config.stream_cache_bytes,
+            config.send_files,
         );
         Ok(Self {
             config,
@@ -633,6 +664,7 @@ impl Shared {
             send_rate,
             violations: *lock(&self.violations),
             refused_connections: self.refused.load(Ordering::Relaxed),
+            cpu_seconds: process_cpu_seconds(),
         }
     }
 

@@ -59,7 +59,8 @@ async fn compressed_streams_carry_the_same_payloads_as_plain_json() {
 
 /// The generated stream one session receives over `compress` (every intent), decoded; a
 /// heartbeat is sent after `heartbeat_after` dispatches, so a Heartbeat ACK lands between
-/// chunks of the stream. Returns the dispatches (ACK left out), session id blanked.
+/// chunks of the stream. Returns the dispatches (ACK left out), session id and resume URL
+/// blanked.
 async fn generated(
     handle: &EmulatorHandle,
     compress: Option<&str>,
@@ -82,6 +83,7 @@ async fn generated(
         }
     }
     out[0]["d"]["session_id"] = json!("");
+    out[0]["d"]["resume_gateway_url"] = json!("");
     out
 }
 
@@ -96,11 +98,21 @@ async fn repeated_sessions_decode_the_same_generated_stream_in_every_transport()
     let handle = start(config).await;
     let plain = generated(&handle, None, EVENTS, 300).await;
     assert_eq!(plain.len(), EVENTS + 3);
-    for compress in [None, Some("zlib-stream"), Some("zstd-stream")] {
-        for (session, heartbeat_after) in [(1, 600), (2, 300), (3, 5)] {
-            let got = generated(&handle, compress, EVENTS, heartbeat_after).await;
-            let name = compress.unwrap_or("plain");
-            assert!(got == plain, "case {name}, session {session}");
+    // Pre-built frames in memory files (sendfile) and in memory.
+    for send_files in [true, false] {
+        let mut config = common::sized(2, 20);
+        config.workload.events_per_shard = Some(EVENTS as u64);
+        config.send_files = send_files;
+        let handle = start(config).await;
+        for compress in [None, Some("zlib-stream"), Some("zstd-stream")] {
+            for (session, heartbeat_after) in [(1, 600), (2, 300), (3, 5)] {
+                let got = generated(&handle, compress, EVENTS, heartbeat_after).await;
+                let name = compress.unwrap_or("plain");
+                assert!(
+                    got == plain,
+                    "case {name}, session {session}, send_files {send_files}"
+                );
+            }
         }
     }
 }

@@ -1,13 +1,14 @@
 //! Send-rate measurement with a trivial drain client (ignored by default; run with
 //! `cargo test --release -p discordgateway-emulator --test speed -- --ignored --nocapture`;
 //! `EMU_SPEED_EVENTS=N` sets the events per session, `EMU_SPEED_ONLY=plain|zstd-stream|zlib-stream`
-//! measures one transport).
+//! measures one transport, `EMU_SPEED_WARM=N` the warm sessions after the cold one, 3 by default).
 //!
 //! The client runs on its own OS thread (a current-thread runtime), so its CPU time can be
 //! read from `/proc/thread-self/stat` and subtracted from the process's: what is left is the
 //! emulator's own CPU time per event, which says how many events one emulator core can
 //! produce whatever the machine's load. Each compression is measured twice on one emulator:
-//! a cold first session, then a second fresh session on the same shard (same stream).
+//! a cold first session, then fresh sessions on the same shard (the same stream, served
+//! from the stream cache and its pre-built frames).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 mod common;
@@ -100,7 +101,12 @@ async fn measure(name: &str, compress: &str) {
     })
     .await;
     let query = format!("/?v=10&encoding=json{compress}");
-    for run in ["cold", "warm"] {
+    let warm: usize = std::env::var("EMU_SPEED_WARM")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let runs = std::iter::once("cold".to_owned()).chain((1..=warm).map(|i| format!("warm {i}")));
+    for run in runs {
         let cpu0 = cpu_secs("/proc/self/stat");
         let (h, q) = (handle.clone(), query.clone());
         let d = tokio::task::spawn_blocking(move || drain(h, q, events()))

@@ -106,7 +106,16 @@ pub(crate) async fn measure(
     events: u64,
 ) -> anyhow::Result<Option<Floor>> {
     let compression = config.params().compression;
-    if events == 0 || inflater(compression).is_none() {
+    if events == 0 {
+        return Ok(None);
+    }
+    if inflater(compression).is_none() {
+        // No floor without compression, but the session still warms the emulator up: the
+        // measured session then reads its stream cache and pre-built frames, as the floor
+        // session does for the compressed transports.
+        record(ws_url, compression, total, events)
+            .await
+            .context("warming the emulator up")?;
         return Ok(None);
     }
     let recording = record(ws_url, compression, total, events)
@@ -193,12 +202,13 @@ async fn record(
         .unwrap_or(ws_url)
         .trim_end_matches('/');
     let compress = match compression {
-        Compression::ZlibStream => "zlib-stream",
-        _ => "zstd-stream",
+        Compression::ZlibStream => "&compress=zlib-stream",
+        Compression::ZstdStream => "&compress=zstd-stream",
+        _ => "",
     };
-    let uri = format!("{base}/?v=10&encoding=json&compress={compress}");
+    let uri = format!("{base}/?v=10&encoding=json{compress}");
     let (mut ws, _) = ClientBuilder::new().uri(&uri)?.connect().await?;
-    let mut inf = inflater(compression).context("no compression")?;
+    let mut inf = inflater(compression);
     let mut rec = Recording {
         frames: Vec::new(),
         steady_from: usize::MAX,
@@ -215,8 +225,12 @@ async fn record(
         }
         let payload: &[u8] = msg.as_payload();
         rec.frames.push(payload.to_vec());
-        let Some(plain) = inf.feed(payload)? else {
-            continue;
+        let plain = match &mut inf {
+            Some(inf) => match inf.feed(payload)? {
+                Some(plain) => plain,
+                None => continue,
+            },
+            None => payload,
         };
         let envelope = scan(plain)?;
         match (envelope.op, envelope.event_name) {

@@ -148,6 +148,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let config = plan.config(0)?;
         floor::measure(&url, config.core(), args.shards, args.events).await?
     };
+    let emulator_before = measure::emulator_stats(&url).await;
     let run = measure::run_shards(args.shards, |id, window, release| {
         shard_task(id, plan.clone(), window, release)
     })
@@ -159,6 +160,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         encoding: args.encoding.clone(),
         subscribe: args.subscribe.clone(),
         run,
+        emulator_before,
         emulator: measure::emulator_stats(&url).await,
     };
     report(&args, &measured, floor, fd_limit, overhead_ns)

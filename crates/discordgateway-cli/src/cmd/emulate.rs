@@ -46,6 +46,11 @@ pub(crate) struct Args {
     /// 2.3 KiB per event of the default workload).
     #[arg(long, default_value_t = 256)]
     cache_mb: usize,
+    /// Keep pre-built frames in ordinary memory instead of a memory file sent with
+    /// `sendfile` (Linux): costs the emulator more CPU per event, and the client's kernel
+    /// then copies data the emulator just wrote.
+    #[arg(long)]
+    no_sendfile: bool,
 }
 
 /// Runs the emulator until Ctrl-C.
@@ -78,6 +83,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         },
         scenario,
         stream_cache_bytes: args.cache_mb.saturating_mul(1 << 20),
+        send_files: !args.no_sendfile,
         ..defaults
     };
     let handle = Emulator::start(args.listen.as_str(), config)

@@ -22,7 +22,7 @@ use super::{
     BATCH, CLOSE_TIMEOUT, Conn, Exit, Step, Ws,
     splice::{self, RawQueue},
 };
-use crate::cache::{Run, WireKind};
+use crate::cache::{Run, WireChunk, WireKind};
 use crate::{
     state::{Replayed, Shared, lock},
     wire::{self, Name, Outbound, close},
@@ -118,8 +118,7 @@ impl Conn {
                 let wire = self.build_frames().map_err(|_| {
                     Exit::Close(close::UNKNOWN_ERROR, "emulator compression failed")
                 })?;
-                run.store_wire(kind, intents, seq, wire.clone());
-                wire
+                run.store_wire(kind, intents, seq, wire)
             }
         };
         self.transport.restart();
@@ -298,7 +297,7 @@ pub(super) enum Piece {
     /// A message for tokio-websockets to frame.
     Frame(Message),
     /// Complete frames, written as they are (`splice`).
-    Raw(Bytes),
+    Raw(WireChunk),
 }
 
 /// One unit of work for a connection's writer task.

@@ -6,6 +6,9 @@
 //! the cheapest way to send it is to hand the kernel that one buffer. [`SpliceIo`] sits
 //! between tokio-websockets and the socket and lets the writer task queue such buffers.
 //!
+//! A chunk kept in a memory file (Linux) goes out with `sendfile(2)`: the kernel takes the
+//! file's pages as they are instead of copying the frames from user memory.
+//!
 //! Frame boundaries stay intact because every byte reaches the socket through
 //! [`SpliceIo`], and queued raw bytes always go first: the writer queues a raw buffer only
 //! after flushing the WebSocket sink (so no frame of tokio-websockets is half written), and
@@ -20,13 +23,63 @@ use std::{
     task::{Context, Poll, ready},
 };
 
-use bytes::{Buf, Bytes};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use bytes::Buf;
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::TcpStream,
+};
 
-use crate::state::lock;
+use crate::{cache::WireChunk, http::Rewind, state::lock};
 
-/// Raw bytes queued for the socket, shared by [`SpliceIo`] and the writer task.
-pub(crate) type RawQueue = Arc<Mutex<VecDeque<Bytes>>>;
+/// Pre-built frames queued for the socket, shared by [`SpliceIo`] and the writer task.
+pub(crate) type RawQueue = Arc<Mutex<VecDeque<WireChunk>>>;
+
+/// A socket that can send a file's bytes without a user-space copy.
+pub(crate) trait SendFile {
+    /// Sends up to `len` bytes of `file` from `*offset`, advancing it; the bytes sent.
+    fn poll_send_file(
+        &mut self,
+        cx: &mut Context<'_>,
+        file: &std::fs::File,
+        offset: &mut u64,
+        len: usize,
+    ) -> Poll<io::Result<usize>>;
+}
+
+impl SendFile for Rewind<TcpStream> {
+    #[cfg(target_os = "linux")]
+    fn poll_send_file(
+        &mut self,
+        cx: &mut Context<'_>,
+        file: &std::fs::File,
+        offset: &mut u64,
+        len: usize,
+    ) -> Poll<io::Result<usize>> {
+        let tcp = self.get_ref();
+        loop {
+            ready!(tcp.poll_write_ready(cx))?;
+            let sent = tcp.try_io(tokio::io::Interest::WRITABLE, || {
+                rustix::fs::sendfile(tcp, file, Some(&mut *offset), len).map_err(io::Error::from)
+            });
+            match sent {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                other => return Poll::Ready(other),
+            }
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn poll_send_file(
+        &mut self,
+        _: &mut Context<'_>,
+        _: &std::fs::File,
+        _: &mut u64,
+        _: usize,
+    ) -> Poll<io::Result<usize>> {
+        // Never reached: memory files exist on Linux only (`cache::WireChunk`).
+        Poll::Ready(Err(io::ErrorKind::Unsupported.into()))
+    }
+}
 
 /// A socket that writes queued raw bytes before anything else (see the module docs).
 #[derive(Debug)]
@@ -49,20 +102,30 @@ impl<S> SpliceIo<S> {
     }
 }
 
-impl<S: AsyncWrite + Unpin> SpliceIo<S> {
+impl<S: AsyncWrite + SendFile + Unpin> SpliceIo<S> {
     /// Writes every queued raw byte, or returns `Pending` with the rest still queued.
     fn drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut raw = lock(&self.raw);
         while let Some(front) = raw.front_mut() {
-            if front.is_empty() {
+            if front.len() == 0 {
                 raw.pop_front();
                 continue;
             }
-            let n = ready!(Pin::new(&mut self.inner).poll_write(cx, front))?;
+            let n = match front {
+                WireChunk::Bytes(bytes) => {
+                    let n = ready!(Pin::new(&mut self.inner).poll_write(cx, bytes))?;
+                    bytes.advance(n.min(bytes.len()));
+                    n
+                }
+                WireChunk::File { file, offset, len } => {
+                    let n = ready!(self.inner.poll_send_file(cx, file, offset, *len))?;
+                    *len -= n.min(*len);
+                    n
+                }
+            };
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
-            front.advance(n);
         }
         Poll::Ready(Ok(()))
     }
@@ -78,7 +141,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for SpliceIo<S> {
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for SpliceIo<S> {
+impl<S: AsyncWrite + SendFile + Unpin> AsyncWrite for SpliceIo<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
