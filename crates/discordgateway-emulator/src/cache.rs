@@ -26,6 +26,7 @@ use std::{
 use bytes::Bytes;
 
 use crate::{
+    replay::RunEntry,
     state::lock,
     wire::{self, Outbound},
     workload::{EventStream, WorkloadConfig, WorkloadEvent, World},
@@ -102,6 +103,23 @@ impl Chunk {
         });
         Self(events.collect())
     }
+
+    /// The events in `range` (empty where it is out of bounds).
+    pub(crate) fn events(&self, range: Range<usize>) -> &[Event] {
+        self.0.get(range).unwrap_or_default()
+    }
+
+    /// `n` events of a small default workload.
+    #[cfg(test)]
+    pub(crate) fn for_tests(n: usize) -> Self {
+        let cfg = WorkloadConfig {
+            guilds: 3,
+            events_per_shard: Some(n as u64),
+            ..WorkloadConfig::default()
+        };
+        let world = Arc::new(World::generate(&cfg).expect("world"));
+        Self::generate(&mut world.stream(0, 1, &cfg), n)
+    }
 }
 
 /// A run of events handed to a session: a shared chunk and the range of it to send.
@@ -166,7 +184,19 @@ type WireKey = (usize, WireKind, u64, u64);
 impl Run {
     /// The events, in order.
     pub(crate) fn events(&self) -> &[Event] {
-        self.chunk.0.get(self.range.clone()).unwrap_or_default()
+        self.chunk.events(self.range.clone())
+    }
+
+    /// This run's `len` events admitted by `intents`, the first with `first_seq`, as the
+    /// replay buffer keeps them.
+    pub(crate) fn replay_entry(&self, intents: u64, first_seq: u64, len: usize) -> RunEntry {
+        RunEntry {
+            chunk: Arc::clone(&self.chunk),
+            range: self.range.clone(),
+            intents,
+            first_seq,
+            len,
+        }
     }
 
     /// Whether this run is a whole chunk of the shard's cache (pre-built frames apply).

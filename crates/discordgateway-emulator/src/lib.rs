@@ -39,6 +39,7 @@ pub mod faults;
 mod http;
 mod inject;
 pub mod ledger;
+mod replay;
 mod runner;
 pub mod scenario;
 mod state;

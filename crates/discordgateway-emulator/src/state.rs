@@ -15,7 +15,6 @@ use std::{
     },
 };
 
-use bytes::Bytes;
 use serde::Serialize;
 use tokio::{
     sync::{mpsc, watch},
@@ -27,7 +26,8 @@ use crate::{
     cache::{Cursor, StreamCache},
     faults::Fault,
     ledger::{Invalidation, Ledger, SessionRecord},
-    wire::{Name, Outbound},
+    replay::ReplayBuffer,
+    wire::Outbound,
     workload::{WorkloadConfigError, World},
 };
 
@@ -158,16 +158,7 @@ pub(crate) enum Control {
     Restart,
 }
 
-/// One dispatch kept for replay.
-#[derive(Debug, Clone)]
-pub(crate) struct Replayed {
-    /// Its sequence number.
-    pub(crate) seq: u64,
-    /// Its name.
-    pub(crate) name: Name,
-    /// The `d` exactly as it was sent.
-    pub(crate) data: Bytes,
-}
+pub(crate) use crate::replay::Replayed;
 
 /// A gateway session: survives its connection until expired or ended.
 pub(crate) struct Session {
@@ -180,7 +171,7 @@ pub(crate) struct Session {
     /// The last sequence number used.
     pub(crate) seq: u64,
     /// The most recent dispatches, oldest first, at most `replay_bound` of them.
-    pub(crate) replay: VecDeque<Replayed>,
+    pub(crate) replay: ReplayBuffer,
     /// The generated dispatches not yet sent: a cursor in the shard's shared stream.
     pub(crate) stream: Cursor,
     /// The connection attached now, if any.
@@ -196,17 +187,6 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    /// Records a dispatch sent with `seq`, evicting the oldest beyond `bound`.
-    pub(crate) fn remember(&mut self, bound: usize, entry: Replayed) {
-        if bound == 0 {
-            return;
-        }
-        while self.replay.len() >= bound {
-            self.replay.pop_front();
-        }
-        self.replay.push_back(entry);
-    }
-
     /// A snapshot for observation.
     fn info(&self) -> SessionInfo {
         SessionInfo {
@@ -503,7 +483,7 @@ impl Shared {
             shard,
             intents,
             seq: 0,
-            replay: VecDeque::new(),
+            replay: ReplayBuffer::default(),
             stream,
             conn: Some(conn),
             detached_at: None,

@@ -171,3 +171,42 @@ async fn a_1000_close_ends_the_session_and_an_expired_one_cannot_resume() {
     assert_eq!(r.recv().await["op"], 9, "closed with 1000");
     assert_eq!(handle.stats().sessions, 0);
 }
+
+#[tokio::test]
+async fn resume_replays_generated_chunks_exactly_within_the_replay_bound() {
+    // 600 generated events go out as whole cached chunks (remembered as runs) and a tail;
+    // a replay bound of 300 evicts part of a run.
+    const EVENTS: usize = 600;
+    let mut config = sized(2, 10);
+    config.workload.events_per_shard = Some(EVENTS as u64);
+    config.replay_bound = 300;
+    let handle = start(config).await;
+    // Every intent, so every generated event is admitted.
+    let (mut c, ready) = Client::ready(&handle, 53_608_447, None).await;
+    let session = ready["d"]["session_id"].as_str().unwrap().to_owned();
+    for _ in 0..ready["d"]["guilds"].as_array().unwrap().len() {
+        c.recv().await; // GUILD_CREATE
+    }
+    let mut sent = Vec::with_capacity(EVENTS);
+    for _ in 0..EVENTS {
+        sent.push(c.recv().await);
+    }
+    let last = sent.last().unwrap()["s"].as_u64().unwrap();
+    drop(c);
+    // 250 back: replayed exactly as first sent, in order, then RESUMED.
+    let mut r = Client::hello(&handle).await;
+    let seq = last - 250;
+    r.send(&json!({"op": 6, "d": {"token": "t", "session_id": session, "seq": seq}}))
+        .await;
+    let got = r.until("RESUMED").await;
+    assert_eq!(got.len(), 251, "250 dispatches and RESUMED");
+    assert_eq!(got[..250], sent[EVENTS - 250..], "replayed as sent");
+    drop(r);
+    // 301 back: evicted, so op 9 `false`.
+    let mut r = Client::hello(&handle).await;
+    let seq = last - 301 + 1;
+    r.send(&json!({"op": 6, "d": {"token": "t", "session_id": session, "seq": seq}}))
+        .await;
+    let v = r.recv().await;
+    assert_eq!((v["op"].as_u64(), v["d"].as_bool()), (Some(9), Some(false)));
+}

@@ -43,10 +43,7 @@ impl Conn {
             }
             Fault::SkipSeq { count } => self.skip += count,
             Fault::RepeatSeq => {
-                let last = self
-                    .session
-                    .as_ref()
-                    .and_then(|s| lock(s).replay.back().cloned());
+                let last = self.session.as_ref().and_then(|s| lock(s).replay.last());
                 if let Some(r) = last {
                     self.encode_frame(r.seq, r.name.as_str(), &r.data)?;
                 }

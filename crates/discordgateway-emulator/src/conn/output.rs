@@ -122,10 +122,13 @@ impl Conn {
             }
         };
         self.transport.restart();
-        for (name, data) in admitted() {
-            s.seq += 1;
-            self.count_sent_dispatch(s, name, data);
-        }
+        let sent = admitted().count();
+        let bound = self.shared.config.replay_bound;
+        s.replay
+            .push_run(bound, run.replay_entry(intents, seq + 1, sent));
+        s.seq += sent as u64;
+        s.frames_sent += sent as u64;
+        self.batch_dispatches += sent as u64;
         self.batch.push(Piece::Raw(wire));
         Ok(())
     }
@@ -176,7 +179,7 @@ impl Conn {
         s.frames_sent += 1;
         self.batch_dispatches += 1;
         let bound = self.shared.config.replay_bound;
-        s.remember(
+        s.replay.push(
             bound,
             Replayed {
                 seq: s.seq,

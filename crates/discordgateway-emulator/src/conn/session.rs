@@ -186,7 +186,7 @@ impl Conn {
         if seq > s.seq {
             return Ok(ResumeCheck::Ahead);
         }
-        let covered = seq == s.seq || s.replay.front().is_some_and(|f| f.seq <= seq + 1);
+        let covered = seq == s.seq || s.replay.front_seq().is_some_and(|f| f <= seq + 1);
         if !covered {
             return Ok(ResumeCheck::TooOld);
         }
@@ -196,7 +196,7 @@ impl Conn {
             self.shared.supersede(other);
         }
         s.detached_at = None;
-        let missed: Vec<Replayed> = s.replay.iter().filter(|r| r.seq > seq).cloned().collect();
+        let missed: Vec<Replayed> = s.replay.after(seq);
         for r in &missed {
             self.encode_frame(r.seq, r.name.as_str(), &r.data)?;
             s.frames_sent += 1;
