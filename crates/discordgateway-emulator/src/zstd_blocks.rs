@@ -36,9 +36,9 @@
 use std::ptr::NonNull;
 
 use zstd_sys::{
-    ZSTD_CCtx, ZSTD_CCtx_reset, ZSTD_CCtx_setParameter, ZSTD_ResetDirective, ZSTD_Sequence,
-    ZSTD_cParameter, ZSTD_compressBound, ZSTD_compressSequences, ZSTD_createCCtx, ZSTD_freeCCtx,
-    ZSTD_isError, ZSTD_ParamSwitch_e, ZSTD_SequenceFormat_e,
+    ZSTD_CCtx, ZSTD_CCtx_reset, ZSTD_CCtx_setParameter, ZSTD_ParamSwitch_e, ZSTD_ResetDirective,
+    ZSTD_Sequence, ZSTD_SequenceFormat_e, ZSTD_cParameter, ZSTD_compressBound,
+    ZSTD_compressSequences, ZSTD_createCCtx, ZSTD_freeCCtx, ZSTD_isError,
 };
 
 use crate::compress::CompressError;
@@ -410,7 +410,10 @@ impl Cctx {
         // SAFETY: the context is live and owned by `self`; resetting the session only
         // drops the previous frame's state, the parameters stay.
         check(unsafe {
-            ZSTD_CCtx_reset(self.0.as_ptr(), ZSTD_ResetDirective::ZSTD_reset_session_only)
+            ZSTD_CCtx_reset(
+                self.0.as_ptr(),
+                ZSTD_ResetDirective::ZSTD_reset_session_only,
+            )
         })?;
         // SAFETY: `dst` has `dst.capacity()` writable bytes at its start; `seqs` and `src`
         // are valid for their lengths and not written. libzstd validates the sequences
@@ -498,10 +501,15 @@ mod tests {
 
     /// A JSON-like message of about `len` bytes with repeated keys and runs.
     fn json_like(len: usize, salt: usize) -> Vec<u8> {
-        let mut out = format!("{{\"op\":0,\"s\":{salt},\"t\":\"MESSAGE_CREATE\",\"d\":[").into_bytes();
+        let mut out =
+            format!("{{\"op\":0,\"s\":{salt},\"t\":\"MESSAGE_CREATE\",\"d\":[").into_bytes();
         let mut i = 0;
         while out.len() + 2 < len {
-            let item = format!("{{\"id\":\"{}\",\"content\":\"{}\"}},", 1000 + i * 7 + salt, "ab".repeat(i % 9));
+            let item = format!(
+                "{{\"id\":\"{}\",\"content\":\"{}\"}},",
+                1000 + i * 7 + salt,
+                "ab".repeat(i % 9)
+            );
             out.extend_from_slice(item.as_bytes());
             i += 1;
         }
@@ -535,33 +543,45 @@ mod tests {
         encode_with(&mut BlockEncoder::new().unwrap(), msgs)
     }
 
-    /// Today's connection encoder: libzstd streaming at level -3, window log 18, one flush
-    /// per message; returns the frame header and each message's bytes.
-    fn streaming(msgs: &[Vec<u8>]) -> (Vec<u8>, Vec<Vec<u8>>) {
+    /// Today's connection encoder: level -3, window log 18.
+    fn stream_encoder() -> Encoder<'static> {
         let mut e = Encoder::new(-3).unwrap();
         e.set_parameter(zstd::zstd_safe::CParameter::WindowLog(18))
             .unwrap();
-        let mut out: Vec<Vec<u8>> = msgs.iter().map(|m| stream_one(&mut e, m)).collect();
+        e
+    }
+
+    /// Today's connection encoder: libzstd streaming at level -3, window log 18, one flush
+    /// per message; returns the frame header and each message's bytes.
+    fn streaming(msgs: &[Vec<u8>]) -> (Vec<u8>, Vec<Vec<u8>>) {
+        let mut e = stream_encoder();
+        let mut out: Vec<Vec<u8>> = msgs
+            .iter()
+            .map(|m| {
+                let mut out = Vec::new();
+                stream_one(&mut e, m, &mut out);
+                out
+            })
+            .collect();
         let header_len = frame_header_len(&out[0]).unwrap();
         let header = out[0].drain(..header_len).collect();
         (header, out)
     }
 
-    fn stream_one(e: &mut Encoder<'static>, msg: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(msg.len() + 1024);
+    /// Appends `msg` compressed and flushed by the streaming encoder `e` to `out`.
+    fn stream_one(e: &mut Encoder<'static>, msg: &[u8], out: &mut Vec<u8>) {
         let mut input = InBuffer::around(msg);
         while input.pos() < msg.len() {
-            out.reserve(msg.len() + 64);
+            out.reserve(msg.len() / 2 + 64);
             let pos = out.len();
-            e.run(&mut input, &mut OutBuffer::around_pos(&mut out, pos))
+            e.run(&mut input, &mut OutBuffer::around_pos(out, pos))
                 .unwrap();
         }
         loop {
-            out.reserve(4096);
+            out.reserve(256);
             let pos = out.len();
-            let left = e.flush(&mut OutBuffer::around_pos(&mut out, pos)).unwrap();
-            if left == 0 {
-                return out;
+            if e.flush(&mut OutBuffer::around_pos(out, pos)).unwrap() == 0 {
+                return;
             }
         }
     }
@@ -592,7 +612,11 @@ mod tests {
         for (i, (wire, want)) in parts.iter().enumerate() {
             let got = decode_one(&mut d, wire).map_err(|e| format!("message {i}: {e}"))?;
             if got != *want {
-                return Err(format!("message {i}: {} bytes differ from {}", got.len(), want.len()));
+                return Err(format!(
+                    "message {i}: {} bytes differ from {}",
+                    got.len(),
+                    want.len()
+                ));
             }
         }
         Ok(())
@@ -600,14 +624,27 @@ mod tests {
 
     /// Pairs each message's wire bytes with the message.
     fn pairs<'a>(wire: &'a [Vec<u8>], msgs: &'a [Vec<u8>]) -> Vec<(&'a [u8], &'a [u8])> {
-        wire.iter().map(Vec::as_slice).zip(msgs.iter().map(Vec::as_slice)).collect()
+        wire.iter()
+            .map(Vec::as_slice)
+            .zip(msgs.iter().map(Vec::as_slice))
+            .collect()
     }
 
     #[test]
     fn header_is_a_frame_header_with_window_log_18() {
         assert_eq!(frame_header_len(&STREAM_HEADER), Some(STREAM_HEADER.len()));
-        let mut d = Decoder::new().unwrap();
-        assert_eq!(decode_one(&mut d, &STREAM_HEADER), Ok(Vec::new()));
+        const CASES: &[(u32, bool)] = &[(17, false), (18, true), (27, true)];
+        for &(max_log, accepted) in CASES {
+            let mut d = Decoder::new().unwrap();
+            d.set_parameter(zstd::zstd_safe::DParameter::WindowLogMax(max_log))
+                .unwrap();
+            let got = decode_one(&mut d, &STREAM_HEADER);
+            assert_eq!(
+                got.is_ok(),
+                accepted,
+                "case window log max {max_log}: {got:?}"
+            );
+        }
         // A window descriptor for log 17 would reject an offset of 2^17 + 1; ours must not.
         let mut msg = random(150_000, 1);
         msg.extend_from_within(..1000);
@@ -618,10 +655,28 @@ mod tests {
     #[test]
     fn frame_header_len_follows_the_descriptor() {
         const CASES: &[(&str, &[u8], Option<usize>)] = &[
-            ("window only", &[0x28, 0xB5, 0x2F, 0xFD, 0x00, 0x40], Some(6)),
-            ("single segment, 1-byte size", &[0x28, 0xB5, 0x2F, 0xFD, 0x20, 9], Some(6)),
-            ("2-byte size", &[0x28, 0xB5, 0x2F, 0xFD, 0x40, 0x40, 1, 2], Some(8)),
-            ("8-byte size, 4-byte dict", &[0x28, 0xB5, 0x2F, 0xFD, 0xC3, 0x40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], Some(18)),
+            (
+                "window only",
+                &[0x28, 0xB5, 0x2F, 0xFD, 0x00, 0x40],
+                Some(6),
+            ),
+            (
+                "single segment, 1-byte size",
+                &[0x28, 0xB5, 0x2F, 0xFD, 0x20, 9],
+                Some(6),
+            ),
+            (
+                "2-byte size",
+                &[0x28, 0xB5, 0x2F, 0xFD, 0x40, 0x40, 1, 2],
+                Some(8),
+            ),
+            (
+                "8-byte size, 4-byte dict",
+                &[
+                    0x28, 0xB5, 0x2F, 0xFD, 0xC3, 0x40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                ],
+                Some(18),
+            ),
             ("truncated", &[0x28, 0xB5, 0x2F, 0xFD, 0x00], None),
             ("bad magic", &[0x28, 0xB5, 0x2F, 0xFE, 0x00, 0x40], None),
         ];
@@ -669,20 +724,40 @@ mod tests {
         let cases: Vec<(&str, Vec<Vec<u8>>)> = vec![
             ("empty message", vec![Vec::new()]),
             ("one byte", vec![b"x".to_vec()]),
-            ("exactly 128 KiB", vec![json_like(BLOCK_MAX, 3)[..BLOCK_MAX].to_vec()]),
-            ("128 KiB + 1", vec![json_like(BLOCK_MAX + 1, 3)[..BLOCK_MAX + 1].to_vec()]),
+            (
+                "exactly 128 KiB",
+                vec![json_like(BLOCK_MAX, 3)[..BLOCK_MAX].to_vec()],
+            ),
+            (
+                "128 KiB + 1",
+                vec![json_like(BLOCK_MAX + 1, 3)[..BLOCK_MAX + 1].to_vec()],
+            ),
             ("incompressible", vec![random(200_000, 5), random(10, 6)]),
-            ("empty between", vec![b"{}".to_vec(), Vec::new(), b"{\"a\":1}".to_vec()]),
-            ("empty at the end", vec![json_like(900, 4), Vec::new(), Vec::new()]),
+            (
+                "empty between",
+                vec![b"{}".to_vec(), Vec::new(), b"{\"a\":1}".to_vec()],
+            ),
+            (
+                "empty at the end",
+                vec![json_like(900, 4), Vec::new(), Vec::new()],
+            ),
             ("all empty", vec![Vec::new(), Vec::new()]),
-            ("short messages", vec![b"abc".to_vec(), b"abcd".to_vec(), b"abcdabcd".to_vec()]),
+            (
+                "short messages",
+                vec![b"abc".to_vec(), b"abcd".to_vec(), b"abcdabcd".to_vec()],
+            ),
         ];
         for (name, msgs) in &cases {
             let wire = encode(msgs);
-            check_stream(&STREAM_HEADER, &pairs(&wire, msgs)).unwrap_or_else(|e| panic!("case {name}: {e}"));
+            check_stream(&STREAM_HEADER, &pairs(&wire, msgs))
+                .unwrap_or_else(|e| panic!("case {name}: {e}"));
             for (w, m) in wire.iter().zip(msgs) {
                 if m.is_empty() {
-                    assert_eq!(w, &[0, 0, 0], "case {name}: an empty message is one empty Raw block");
+                    assert_eq!(
+                        w,
+                        &[0, 0, 0],
+                        "case {name}: an empty message is one empty Raw block"
+                    );
                 }
             }
         }
@@ -692,8 +767,16 @@ mod tests {
     fn later_messages_copy_from_earlier_ones_of_the_call() {
         let msg = json_like(1500, 9);
         let wire = encode(&[msg.clone(), msg.clone()]);
-        assert!(wire[1].len() < 20, "the repeat is one match: {} bytes", wire[1].len());
-        assert!(wire[0].len() > 100, "the first has literals: {} bytes", wire[0].len());
+        assert!(
+            wire[1].len() < 20,
+            "the repeat is one match: {} bytes",
+            wire[1].len()
+        );
+        assert!(
+            wire[0].len() > 100,
+            "the first has literals: {} bytes",
+            wire[0].len()
+        );
     }
 
     /// Streams made of batches A and B in several orders, after libzstd's streaming output
@@ -711,12 +794,28 @@ mod tests {
         mixed.push((&raw, &x));
         mixed.extend(pairs(&wa, a));
         let streams: Vec<(&str, &[u8], Vec<(&[u8], &[u8])>)> = vec![
-            ("A + B", &STREAM_HEADER, [pairs(&wa, a), pairs(&wb, b)].concat()),
+            (
+                "A + B",
+                &STREAM_HEADER,
+                [pairs(&wa, a), pairs(&wb, b)].concat(),
+            ),
             ("B alone", &STREAM_HEADER, pairs(&wb, b)),
-            ("B + A", &STREAM_HEADER, [pairs(&wb, b), pairs(&wa, a)].concat()),
-            ("A + A", &STREAM_HEADER, [pairs(&wa, a), pairs(&wa, a)].concat()),
+            (
+                "B + A",
+                &STREAM_HEADER,
+                [pairs(&wb, b), pairs(&wa, a)].concat(),
+            ),
+            (
+                "A + A",
+                &STREAM_HEADER,
+                [pairs(&wa, a), pairs(&wa, a)].concat(),
+            ),
             ("streaming + B + raw + A", &STREAM_HEADER, mixed.clone()),
-            ("libzstd's header + streaming + B + raw + A", &stream_header, mixed),
+            (
+                "libzstd's header + streaming + B + raw + A",
+                &stream_header,
+                mixed,
+            ),
         ];
         for (name, header, parts) in &streams {
             check_stream(header, parts).map_err(|e| format!("{name}: {e}"))?;
@@ -772,6 +871,77 @@ mod tests {
         }
         let (mut out, mut out_ends) = (Vec::new(), Vec::new());
         enc.encode(b"", &[], &mut out, &mut out_ends).unwrap();
-        assert!(out.is_empty() && out_ends.is_empty(), "no messages, no bytes");
+        assert!(
+            out.is_empty() && out_ends.is_empty(),
+            "no messages, no bytes"
+        );
+    }
+
+    /// ns per message and bytes per message: `encode` on batches of 256 realistic messages
+    /// (levels 1 and -3) vs today's streaming encoder (level -3, flush per message).
+    #[test]
+    #[ignore = "measurement: cargo test --release -p discordgateway-emulator --lib zstd_blocks::tests::measure -- --ignored --nocapture"]
+    fn measure() {
+        const BATCH: usize = 256;
+        const ROUNDS: usize = 20;
+        let msgs = workload(BATCH * 16);
+        let n = (msgs.len() * ROUNDS) as f64;
+        let plain: usize = msgs.iter().map(Vec::len).sum();
+        eprintln!(
+            "{} messages, {:.0} bytes each on average",
+            msgs.len(),
+            plain as f64 / msgs.len() as f64
+        );
+        let batches: Vec<(Vec<u8>, Vec<usize>)> = msgs
+            .chunks(BATCH)
+            .map(|chunk| {
+                let mut src = Vec::new();
+                let ends = chunk
+                    .iter()
+                    .map(|m| {
+                        src.extend_from_slice(m);
+                        src.len()
+                    })
+                    .collect();
+                (src, ends)
+            })
+            .collect();
+        for level in [1, -3] {
+            let mut enc = BlockEncoder::build(level, false).unwrap();
+            let (mut out, mut out_ends) = (Vec::new(), Vec::new());
+            let mut bytes = 0;
+            let start = std::time::Instant::now();
+            for _ in 0..ROUNDS {
+                bytes = 0;
+                for (src, ends) in &batches {
+                    out.clear();
+                    out_ends.clear();
+                    enc.encode(src, ends, &mut out, &mut out_ends).unwrap();
+                    bytes += out.len();
+                }
+            }
+            let ns = start.elapsed().as_nanos() as f64 / n;
+            eprintln!(
+                "blocks level {level}: {ns:.0} ns/message, {:.1} bytes/message",
+                bytes as f64 / msgs.len() as f64
+            );
+        }
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        let start = std::time::Instant::now();
+        for _ in 0..ROUNDS {
+            let mut e = stream_encoder();
+            bytes = 0;
+            for m in &msgs {
+                out.clear();
+                stream_one(&mut e, m, &mut out);
+                bytes += out.len();
+            }
+        }
+        let ns = start.elapsed().as_nanos() as f64 / n;
+        eprintln!(
+            "streaming level -3: {ns:.0} ns/message, {:.1} bytes/message",
+            bytes as f64 / msgs.len() as f64
+        );
     }
 }
