@@ -23,6 +23,12 @@
 //! order. So a call's output decodes to the same bytes after *any* prefix of a valid stream:
 //! another call's output, libzstd's streaming output, or [`raw_block`]s.
 //!
+//! The converse does not hold: once a connection has sent any of these blocks, a libzstd
+//! streaming context must not continue on it, because its next block may copy from its own
+//! earlier output and repeat its own offsets and tables, which the decoder no longer has in
+//! the same places. Live messages after that go as one-message [`BlockEncoder::encode`] calls
+//! or as [`raw_block`]s.
+//!
 //! # Algorithm
 //!
 //! A greedy LZ match finder: a hash of the next 4 bytes indexes a table of the last position
@@ -42,9 +48,12 @@
 use std::ptr::NonNull;
 
 use zstd_sys::{
-    ZSTD_CCtx, ZSTD_CCtx_reset, ZSTD_CCtx_setParameter, ZSTD_ParamSwitch_e, ZSTD_ResetDirective,
-    ZSTD_Sequence, ZSTD_SequenceFormat_e, ZSTD_cParameter, ZSTD_compressBound,
-    ZSTD_compressSequences, ZSTD_createCCtx, ZSTD_freeCCtx, ZSTD_isError,
+    ZSTD_CCtx, ZSTD_CCtx_reset, ZSTD_CCtx_setParameter,
+    ZSTD_ParamSwitch_e::{ZSTD_ps_disable, ZSTD_ps_enable},
+    ZSTD_ResetDirective, ZSTD_Sequence,
+    ZSTD_SequenceFormat_e::ZSTD_sf_explicitBlockDelimiters,
+    ZSTD_cParameter, ZSTD_compressBound, ZSTD_compressSequences, ZSTD_createCCtx, ZSTD_freeCCtx,
+    ZSTD_isError,
 };
 
 use crate::compress::CompressError;
@@ -97,7 +106,13 @@ pub(crate) struct BlockEncoder {
     /// The sequences of the current call, block delimiters included.
     seqs: Vec<ZSTD_Sequence>,
     /// Hash of 4 bytes -> last position in the call's input with that hash.
+    /// Entries are `base + position`; those below `base` are from earlier calls and ignored,
+    /// so a call's output depends only on its input, without clearing the table each call.
     table: Vec<u32>,
+    /// See `table`; at least 1, so the zeroed table holds no valid entry.
+    base: u32,
+    /// How many blocks the current call has (its block delimiters).
+    blocks: usize,
     /// The frame libzstd writes, before its blocks are handed out.
     frame: Vec<u8>,
 }
@@ -124,9 +139,9 @@ impl BlockEncoder {
         use ZSTD_cParameter as P;
         let mut cctx = Cctx::new()?;
         let repcodes = if resolve_repcodes {
-            ZSTD_ParamSwitch_e::ZSTD_ps_enable
+            ZSTD_ps_enable
         } else {
-            ZSTD_ParamSwitch_e::ZSTD_ps_disable
+            ZSTD_ps_disable
         };
         let params = [
             (P::ZSTD_c_compressionLevel, level),
@@ -141,7 +156,7 @@ impl BlockEncoder {
             // ZSTD_c_blockDelimiters
             (
                 P::ZSTD_c_experimentalParam11,
-                ZSTD_SequenceFormat_e::ZSTD_sf_explicitBlockDelimiters as i32,
+                ZSTD_sf_explicitBlockDelimiters as i32,
             ),
             // ZSTD_c_validateSequences: cheap, and it makes libzstd reject (not trust) a
             // sequence our match finder got wrong.
@@ -156,6 +171,8 @@ impl BlockEncoder {
             cctx,
             seqs: Vec::new(),
             table: vec![0; 1 << HASH_LOG],
+            base: 1,
+            blocks: 0,
             frame: Vec::new(),
         })
     }
@@ -185,10 +202,10 @@ impl BlockEncoder {
             return Ok(());
         };
         let src = src.get(..total).ok_or(CompressError)?;
-        u32::try_from(total).map_err(|_| CompressError)?;
         self.find_sequences(src, ends)?;
-        self.cctx
-            .compress_sequences(&self.seqs, src, &mut self.frame)?;
+        // Raw blocks bound every block's size: its bytes and a header; plus a frame header.
+        let capacity = total + BLOCK_HEADER * self.blocks + 32;
+        (self.cctx).compress_sequences(&self.seqs, src, capacity, &mut self.frame)?;
         let (out_len, ends_len) = (out.len(), out_ends.len());
         let split = split_blocks(&self.frame, src.len(), ends, out, out_ends);
         if split.is_err() {
@@ -201,7 +218,11 @@ impl BlockEncoder {
     /// Fills `self.seqs` with the sequences of every block of every message.
     fn find_sequences(&mut self, src: &[u8], ends: &[usize]) -> Result<(), CompressError> {
         self.seqs.clear();
-        self.table.fill(0);
+        let len = u32::try_from(src.len()).map_err(|_| CompressError)?;
+        if self.base.checked_add(len).is_none() {
+            self.table.fill(0);
+            self.base = 1;
+        }
         let mut start = 0;
         for &end in ends {
             if end < start {
@@ -218,18 +239,21 @@ impl BlockEncoder {
             }
             start = end;
         }
+        self.base += len;
+        self.blocks = self.seqs.iter().filter(|s| s.offset == 0).count();
         Ok(())
     }
 
     /// Greedy matching over `src[lo..hi]` (one block): pushes its sequences and its
     /// delimiter. Candidates may lie anywhere before `lo` in `src` (same call).
     fn block_sequences(&mut self, src: &[u8], lo: usize, hi: usize) {
-        let mut lit_start = lo;
-        let mut pos = lo;
+        let (base, mut lit_start, mut pos) = (self.base, lo, lo);
         while pos + MIN_MATCH <= hi {
             let Some(cur) = read4(src, pos) else { break };
             let cand = (self.table.get_mut(hash(cur)))
-                .map_or(0, |t| std::mem::replace(t, pos as u32) as usize);
+                .map(|t| std::mem::replace(t, base + pos as u32))
+                .and_then(|c| c.checked_sub(base))
+                .map_or(pos, |c| c as usize);
             let dist = pos - cand.min(pos);
             if dist == 0 || dist > MAX_OFFSET || read4(src, cand) != Some(cur) {
                 // Step faster through data that does not match (incompressible input).
@@ -245,7 +269,7 @@ impl BlockEncoder {
             lit_start = pos;
             // Remember a position near the match end too, so the next repeat is found.
             if let Some(t) = read4(src, pos - 2).and_then(|v| self.table.get_mut(hash(v))) {
-                *t = (pos - 2) as u32;
+                *t = base + (pos - 2) as u32;
             }
         }
         self.seqs.push(sequence(hi - lit_start, 0, 0));
@@ -399,18 +423,19 @@ impl Cctx {
         check(code).map(drop)
     }
 
-    /// Compresses `src` described by `seqs` into one frame, replacing `dst`'s contents.
+    /// Compresses `src` described by `seqs` into one frame, replacing `dst`'s contents;
+    /// `capacity` is at least the frame's size (libzstd fails rather than overrun it).
     #[allow(unsafe_code)]
     fn compress_sequences(
         &mut self,
         seqs: &[ZSTD_Sequence],
         src: &[u8],
+        capacity: usize,
         dst: &mut Vec<u8>,
     ) -> Result<(), CompressError> {
         dst.clear();
         // SAFETY: ZSTD_compressBound is a pure function of its argument.
-        let bound = unsafe { ZSTD_compressBound(src.len()) };
-        dst.reserve(bound);
+        dst.reserve(capacity.max(unsafe { ZSTD_compressBound(src.len()) }));
         // SAFETY: the context is live and owned by `self`; resetting the session only
         // drops the previous frame's state, the parameters stay.
         check(unsafe {
@@ -503,11 +528,8 @@ mod tests {
     fn json_like(len: usize, salt: usize) -> Vec<u8> {
         let mut out = format!("{{\"op\":0,\"s\":{salt},\"d\":[").into_bytes();
         for i in 0.. {
-            let item = format!(
-                "{{\"id\":\"{}\",\"c\":\"{}\"}},",
-                1000 + i * 7 + salt,
-                "ab".repeat(i % 9)
-            );
+            let (id, c) = (1000 + i * 7 + salt, "ab".repeat(i % 9));
+            let item = format!("{{\"id\":\"{id}\",\"c\":\"{c}\"}},");
             if out.len() + item.len() + 3 > len {
                 break;
             }
@@ -537,15 +559,10 @@ mod tests {
 
     /// The messages back to back, and their ends.
     fn concat(msgs: &[Vec<u8>]) -> (Vec<u8>, Vec<usize>) {
-        let mut src = Vec::new();
-        let ends = msgs
-            .iter()
-            .map(|m| {
-                src.extend_from_slice(m);
-                src.len()
-            })
-            .collect();
-        (src, ends)
+        let ends = msgs.iter().scan(0, |end, m| {
+            Some(std::mem::replace(end, *end + m.len()) + m.len())
+        });
+        (msgs.concat(), ends.collect())
     }
 
     /// Today's connection encoder: libzstd streaming at level -3, window log 18.
@@ -572,15 +589,10 @@ mod tests {
 
     /// Each message as today's encoder sends it, and its frame header split off the first.
     fn streaming(msgs: &[Vec<u8>]) -> (Vec<u8>, Vec<Vec<u8>>) {
-        let mut e = stream_encoder();
-        let mut out: Vec<Vec<u8>> = msgs
-            .iter()
-            .map(|m| {
-                let mut out = Vec::new();
-                stream_one(&mut e, m, &mut out);
-                out
-            })
-            .collect();
+        let (mut e, mut out) = (stream_encoder(), vec![Vec::new(); msgs.len()]);
+        msgs.iter()
+            .zip(&mut out)
+            .for_each(|(m, o)| stream_one(&mut e, m, o));
         let header_len = frame_header_len(&out[0]).unwrap();
         (out[0].drain(..header_len).collect(), out)
     }
@@ -724,6 +736,7 @@ mod tests {
                 vec![json_like(900, 4), Vec::new(), Vec::new()],
             ),
             ("all empty", vec![Vec::new(), Vec::new()]),
+            ("many tiny", (0..3000).map(|i| vec![b'a'; i % 2]).collect()),
             (
                 "short",
                 vec![b"abc".to_vec(), b"abcd".to_vec(), b"abcdabcd".to_vec()],
@@ -758,6 +771,23 @@ mod tests {
             "the first has literals: {} bytes",
             wire[0].len()
         );
+    }
+
+    #[test]
+    fn output_depends_only_on_the_call_input() {
+        // "H123" at 15 is inside x's match (never hashed), and where y last had it: an entry
+        // left from y would find it for x's second "H123".
+        let crafted = (b"ABCDEFGHABCDEFGH123qwertyuiopH123", b"zyxwvutsrqponmlH123");
+        let (work, other) = (workload(50), workload(120).split_off(50));
+        let cases = [
+            ("crafted", vec![crafted.0.to_vec()], vec![crafted.1.to_vec()]),
+            ("workload", work, other),
+        ];
+        for (name, x, y) in &cases {
+            let mut enc = BlockEncoder::new().unwrap();
+            let runs = [x, y, x].map(|batch| encode_with(&mut enc, batch));
+            assert_eq!(runs[2], runs[0], "case {name}: the same bytes after another batch");
+        }
     }
 
     /// Streams made of batches A and B in several orders, after libzstd's streaming output
@@ -850,20 +880,13 @@ mod tests {
         let batches: Vec<_> = msgs.chunks(BATCH).map(concat).collect();
         let plain = batches.iter().map(|b| b.0.len()).sum::<usize>() as f64;
         let per_msg = |x: f64| x / msgs.len() as f64;
-        eprintln!(
-            "{} messages of {:.0} bytes on average",
-            msgs.len(),
-            per_msg(plain)
-        );
+        eprintln!("{} messages, {:.0} bytes each", msgs.len(), per_msg(plain));
         let time = |name: &str, run: &mut dyn FnMut() -> usize| {
             let start = std::time::Instant::now();
             let bytes = (0..ROUNDS).map(|_| run()).last().unwrap_or(0);
             let ns = start.elapsed().as_nanos() as f64 / ROUNDS as f64;
-            eprintln!(
-                "{name}: {:.0} ns/message, {:.1} bytes/message",
-                per_msg(ns),
-                per_msg(bytes as f64)
-            );
+            let (ns, bytes) = (per_msg(ns), per_msg(bytes as f64));
+            eprintln!("{name}: {ns:.0} ns/message, {bytes:.1} bytes/message");
         };
         for level in [1, -3] {
             let mut enc = BlockEncoder::build(level, false).unwrap();
@@ -876,10 +899,9 @@ mod tests {
                 out.len()
             });
             time("  of which the match finder", &mut || {
-                batches
-                    .iter()
-                    .map(|(src, ends)| enc.find_sequences(src, ends).map(|()| 0).unwrap())
-                    .sum()
+                let mut finder =
+                    |(src, ends): &(Vec<u8>, Vec<usize>)| enc.find_sequences(src, ends);
+                batches.iter().try_for_each(&mut finder).map_or(1, |()| 0)
             });
         }
         let mut out = Vec::new();
