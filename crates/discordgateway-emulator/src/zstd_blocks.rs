@@ -780,13 +780,20 @@ mod tests {
         let crafted = (b"ABCDEFGHABCDEFGH123qwertyuiopH123", b"zyxwvutsrqponmlH123");
         let (work, other) = (workload(50), workload(120).split_off(50));
         let cases = [
-            ("crafted", vec![crafted.0.to_vec()], vec![crafted.1.to_vec()]),
+            (
+                "crafted",
+                vec![crafted.0.to_vec()],
+                vec![crafted.1.to_vec()],
+            ),
             ("workload", work, other),
         ];
         for (name, x, y) in &cases {
             let mut enc = BlockEncoder::new().unwrap();
             let runs = [x, y, x].map(|batch| encode_with(&mut enc, batch));
-            assert_eq!(runs[2], runs[0], "case {name}: the same bytes after another batch");
+            assert_eq!(
+                runs[2], runs[0],
+                "case {name}: the same bytes after another batch"
+            );
         }
     }
 
