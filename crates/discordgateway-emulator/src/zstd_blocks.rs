@@ -547,10 +547,8 @@ mod tests {
         enc.encode(&src, &ends, &mut out, &mut out_ends).unwrap();
         assert_eq!(out_ends.len(), msgs.len());
         let starts = std::iter::once(0).chain(out_ends.iter().copied());
-        starts
-            .zip(&out_ends)
-            .map(|(a, &b)| out[a..b].to_vec())
-            .collect()
+        let slices = starts.zip(&out_ends).map(|(a, &b)| out[a..b].to_vec());
+        slices.collect()
     }
 
     fn encode(msgs: &[Vec<u8>]) -> Vec<Vec<u8>> {
@@ -714,40 +712,29 @@ mod tests {
 
     #[test]
     fn edge_cases_round_trip() {
+        #[rustfmt::skip]
         let cases: Vec<(&str, Vec<Vec<u8>>)> = vec![
             ("empty message", vec![Vec::new()]),
             ("one byte", vec![b"x".to_vec()]),
             ("exactly 128 KiB", vec![json_like(BLOCK_MAX, 3)]),
             ("128 KiB + 1", vec![json_like(BLOCK_MAX + 1, 3)]),
             ("incompressible", vec![random(200_000, 5), random(10, 6)]),
-            (
-                "offset 150 000",
-                vec![[random(150_000, 1), random(1000, 1)].concat()],
-            ),
-            (
-                "empty between",
-                vec![b"{}".to_vec(), Vec::new(), b"{}".to_vec()],
-            ),
-            (
-                "empty at the end",
-                vec![json_like(900, 4), Vec::new(), Vec::new()],
-            ),
+            ("offset 150 000", vec![[random(150_000, 1), random(1000, 1)].concat()]),
+            ("empty between", vec![b"{}".to_vec(), Vec::new(), b"{}".to_vec()]),
+            ("empty at the end", vec![json_like(900, 4), Vec::new(), Vec::new()]),
             ("all empty", vec![Vec::new(), Vec::new()]),
             ("many tiny", (0..3000).map(|i| vec![b'a'; i % 2]).collect()),
-            (
-                "short",
-                vec![b"abc".to_vec(), b"abcd".to_vec(), b"abcdabcd".to_vec()],
-            ),
+            ("short", vec![b"abc".to_vec(), b"abcd".to_vec(), b"abcdabcd".to_vec()]),
         ];
         for (name, msgs) in &cases {
             let wire = encode(msgs);
             check_stream(&STREAM_HEADER, &pairs(&wire, msgs))
                 .unwrap_or_else(|e| panic!("case {name}: {e}"));
             for (w, m) in wire.iter().zip(msgs) {
-                let empty_raw = w == &[0, 0, 0];
+                let empty = m.is_empty();
                 assert_eq!(
-                    empty_raw,
-                    m.is_empty(),
+                    w == &[0, 0, 0],
+                    empty,
                     "case {name}: empty is one empty Raw block"
                 );
             }
@@ -758,15 +745,10 @@ mod tests {
     fn later_messages_copy_from_earlier_ones_of_the_call() {
         let msg = json_like(1500, 9);
         let wire = encode(&[msg.clone(), msg]);
+        let sizes = (wire[0].len(), wire[1].len());
         assert!(
-            wire[1].len() < 20,
-            "the repeat is one match: {} bytes",
-            wire[1].len()
-        );
-        assert!(
-            wire[0].len() > 100,
-            "the first has literals: {} bytes",
-            wire[0].len()
+            sizes.0 > 100 && sizes.1 < 20,
+            "the repeat is one match: {sizes:?}"
         );
     }
 
@@ -774,23 +756,17 @@ mod tests {
     fn output_depends_only_on_the_call_input() {
         // "H123" at 15 is inside x's match (never hashed), and where y last had it: an entry
         // left from y would find it for x's second "H123".
-        let crafted = (b"ABCDEFGHABCDEFGH123qwertyuiopH123", b"zyxwvutsrqponmlH123");
-        let (work, other) = (workload(50), workload(120).split_off(50));
+        let crafted: [&[u8]; 2] = [b"ABCDEFGHABCDEFGH123qwertyuiopH123", b"zyxwvutsrqponmlH123"];
+        let [x, y] = crafted.map(|m| vec![m.to_vec()]);
         let cases = [
-            (
-                "crafted",
-                vec![crafted.0.to_vec()],
-                vec![crafted.1.to_vec()],
-            ),
-            ("workload", work, other),
+            ("crafted", x, y),
+            ("workload", workload(50), workload(120).split_off(50)),
         ];
         for (name, x, y) in &cases {
             let mut enc = BlockEncoder::new().unwrap();
             let runs = [x, y, x].map(|batch| encode_with(&mut enc, batch));
-            assert_eq!(
-                runs[2], runs[0],
-                "case {name}: the same bytes after another batch"
-            );
+            let same = runs[2] == runs[0];
+            assert!(same, "case {name}: the same bytes after another batch");
         }
     }
 
@@ -804,17 +780,14 @@ mod tests {
         raw_block(&x, &mut raw);
         let (pa, pb) = (pairs(&wa, a), pairs(&wb, b));
         let mixed = [pairs(&wo, &other), pb.clone(), vec![(&raw, &x)], pa.clone()].concat();
+        #[rustfmt::skip]
         let streams: [(&str, &[u8], Vec<Part<'_>>); 6] = [
             ("A + B", &STREAM_HEADER, [pa.clone(), pb.clone()].concat()),
             ("B alone", &STREAM_HEADER, pb.clone()),
             ("B + A", &STREAM_HEADER, [pb, pa.clone()].concat()),
             ("A + A", &STREAM_HEADER, [pa.clone(), pa].concat()),
             ("streaming + B + raw + A", &STREAM_HEADER, mixed.clone()),
-            (
-                "libzstd's own header + streaming + B + raw + A",
-                &stream_header,
-                mixed,
-            ),
+            ("libzstd's own header + streaming + B + raw + A", &stream_header, mixed),
         ];
         for (name, header, parts) in &streams {
             check_stream(header, parts).map_err(|e| format!("{name}: {e}"))?;
@@ -826,11 +799,8 @@ mod tests {
     /// repeat at equal distances: resolving repcodes would turn them into repeat offsets.
     fn repcode_bait(salt: usize) -> Vec<Vec<u8>> {
         let msg = |i: usize| {
-            let (a, z, n) = (
-                "a".repeat(20 + i + salt),
-                "z".repeat(i),
-                "12345678".repeat(3),
-            );
+            let (a, z) = ("a".repeat(20 + i + salt), "z".repeat(i));
+            let n = "12345678".repeat(3);
             format!("{{\"k\":\"{a}\",\"abcd\":\"abcdabcdabcd{i}\",\"x\":\"y{z}xxxxxxxx{n}\"}}")
         };
         (0..8).map(|i| msg(i).into_bytes()).collect()
@@ -867,10 +837,8 @@ mod tests {
         }
         let (mut out, mut out_ends) = (Vec::new(), Vec::new());
         enc.encode(b"", &[], &mut out, &mut out_ends).unwrap();
-        assert!(
-            out.is_empty() && out_ends.is_empty(),
-            "no messages, no bytes"
-        );
+        let nothing = out.is_empty() && out_ends.is_empty();
+        assert!(nothing, "no messages, no bytes");
     }
 
     /// ns and bytes per message (best of 10 runs): `encode` on batches of 256 realistic
