@@ -75,11 +75,13 @@ const MAX_OFFSET: usize = (1 << WINDOW_LOG) - 1;
 /// The shortest match the finder emits (and `ZSTD_c_minMatch`).
 const MIN_MATCH: usize = 4;
 
-/// log2 of the hash table's size (u32 entries).
+/// log2 of the hash table's size (u32 entries, 256 KiB). Measured on 256 workload messages per
+/// call: log 12 gives 191 bytes per message, 14 gives 181, 16 gives 179, at the same speed.
 const HASH_LOG: u32 = 16;
 
 /// The level libzstd's entropy stage runs at. Level 1 Huffman-codes literals; negative
-/// levels store them raw. Measured in the tests' `measure` (see the module's report).
+/// levels store them raw. Measured (`tests::measure`, 256 workload messages of 748 bytes per
+/// call): level 1 costs 3.0 µs and 175 bytes per message, level -3 2.7 µs and 179 bytes.
 const LEVEL: i32 = -3;
 
 /// The 3-byte block header's size.
@@ -847,9 +849,7 @@ mod tests {
     #[test]
     #[ignore = "measurement: cargo test --release -p discordgateway-emulator --lib zstd_blocks::tests::measure -- --ignored --nocapture"]
     fn measure() {
-        const BATCH: usize = 256;
-        let msgs = workload(BATCH * 16);
-        let batches: Vec<_> = msgs.chunks(BATCH).map(concat).collect();
+        let msgs = workload(4096);
         let per_msg = |x: usize| x as f64 / msgs.len() as f64;
         let plain = per_msg(msgs.iter().map(Vec::len).sum());
         eprintln!("{} messages, {plain:.0} bytes each", msgs.len());
@@ -864,16 +864,21 @@ mod tests {
             eprintln!("{name}: {ns:.0} ns/message, {bytes:.1} bytes/message");
         };
         let (mut out, mut out_ends) = (Vec::new(), Vec::new());
-        for level in [1, -3] {
+        // The last run (level -3, batches of 256) leaves its blocks for the copy below.
+        for (level, batch) in [(1, 256), (-3, 64), (-3, 1024), (-3, 256)] {
+            let batches: Vec<_> = msgs.chunks(batch).map(concat).collect();
             let mut enc = BlockEncoder::build(level, false).unwrap();
-            time(&format!("blocks, level {level}"), &mut || {
-                out.clear();
-                out_ends.clear();
-                for (src, ends) in &batches {
-                    enc.encode(src, ends, &mut out, &mut out_ends).unwrap();
-                }
-                out.len()
-            });
+            time(
+                &format!("blocks, level {level}, {batch} per call"),
+                &mut || {
+                    out.clear();
+                    out_ends.clear();
+                    for (src, ends) in &batches {
+                        enc.encode(src, ends, &mut out, &mut out_ends).unwrap();
+                    }
+                    out.len()
+                },
+            );
             time("  of which the match finder", &mut || {
                 for (src, ends) in &batches {
                     enc.find_sequences(src, ends).unwrap();
