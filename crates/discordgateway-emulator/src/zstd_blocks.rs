@@ -1,5 +1,5 @@
 //! State-free zstd blocks: pre-compressed messages that can be spliced into any connection's
-//! zstd-stream (GATEWAY.md §7; RFC 8878 §3.1.1).
+//! zstd-stream (GATEWAY.md §7.3; RFC 8878 §3.1.1).
 //!
 //! # Why blocks can be reused
 //!
@@ -865,7 +865,7 @@ mod tests {
         };
         let (mut out, mut out_ends) = (Vec::new(), Vec::new());
         // The last run (level -3, batches of 256) leaves its blocks for the copy below.
-        for (level, batch) in [(1, 256), (-3, 64), (-3, 1024), (-3, 256)] {
+        for (level, batch) in [(1, 1), (-3, 1), (1, 256), (-3, 64), (-3, 1024), (-3, 256)] {
             let batches: Vec<_> = msgs.chunks(batch).map(concat).collect();
             let mut enc = BlockEncoder::build(level, false).unwrap();
             time(
