@@ -828,6 +828,12 @@ mod tests {
     }
 
     #[test]
+    fn the_encoder_can_move_between_threads() {
+        fn send<T: Send>(_: T) {}
+        send(BlockEncoder::new().unwrap());
+    }
+
+    #[test]
     fn bad_ends_are_rejected_and_leave_the_output_alone() {
         const CASES: &[(&str, &[usize])] = &[("decreasing", &[4, 2]), ("past the input", &[4, 11])];
         let mut enc = BlockEncoder::new().unwrap();
