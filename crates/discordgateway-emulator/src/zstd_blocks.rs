@@ -560,7 +560,8 @@ mod tests {
     /// The messages back to back, and their ends.
     fn concat(msgs: &[Vec<u8>]) -> (Vec<u8>, Vec<usize>) {
         let ends = msgs.iter().scan(0, |end, m| {
-            Some(std::mem::replace(end, *end + m.len()) + m.len())
+            *end += m.len();
+            Some(*end)
         });
         (msgs.concat(), ends.collect())
     }
@@ -622,11 +623,8 @@ mod tests {
         for (i, (wire, want)) in parts.iter().enumerate() {
             let got = decode_one(&mut d, wire).map_err(|e| format!("message {i}: {e}"))?;
             if got != *want {
-                return Err(format!(
-                    "message {i}: got {} bytes, not its {}",
-                    got.len(),
-                    want.len()
-                ));
+                let (got, want) = (got.len(), want.len());
+                return Err(format!("message {i}: got {got} bytes, not its {want}"));
             }
         }
         Ok(())
@@ -634,10 +632,8 @@ mod tests {
 
     /// Pairs each message's wire bytes with the message.
     fn pairs<'a>(wire: &'a [Vec<u8>], msgs: &'a [Vec<u8>]) -> Vec<Part<'a>> {
-        wire.iter()
-            .map(Vec::as_slice)
-            .zip(msgs.iter().map(Vec::as_slice))
-            .collect()
+        let wire = wire.iter().map(Vec::as_slice);
+        wire.zip(msgs.iter().map(Vec::as_slice)).collect()
     }
 
     #[test]
@@ -648,11 +644,8 @@ mod tests {
             let mut d = Decoder::new().unwrap();
             d.set_parameter(DParameter::WindowLogMax(max_log)).unwrap();
             let got = decode_one(&mut d, &STREAM_HEADER);
-            assert_eq!(
-                got.is_ok(),
-                accepted,
-                "case window log max {max_log}: {got:?}"
-            );
+            let ok = got.is_ok();
+            assert_eq!(ok, accepted, "case window log max {max_log}: {got:?}");
         }
     }
 
@@ -669,11 +662,8 @@ mod tests {
         for &(name, fhd, len) in CASES {
             let frame = [&STREAM_HEADER[..4], &[fhd], &[0; 13]].concat();
             assert_eq!(frame_header_len(&frame), Some(len), "case {name}");
-            assert_eq!(
-                frame_header_len(&frame[..len - 1]),
-                None,
-                "case {name}, truncated"
-            );
+            let truncated = frame_header_len(&frame[..len - 1]);
+            assert_eq!(truncated, None, "case {name}, truncated");
         }
         let bad_magic = [0x28, 0xB5, 0x2F, 0xFE, 0, 0x40];
         assert_eq!(frame_header_len(&bad_magic), None, "bad magic");
