@@ -14,14 +14,14 @@
 //!    `Treeless` reuse the previous Huffman tree, and an FSE table in `Repeat_Mode` reuses the
 //!    previous block's table.
 //!
-//! [`BlockEncoder::encode`] removes all three for the *first* block of every call: its matches
-//! reach only bytes of the same call (found by our own match finder), every offset is written
+//! [`BlockEncoder::encode`] cuts all three at the start of every call: matches reach only bytes
+//! of the same call (our own match finder never looks further back), every offset is written
 //! as an explicit offset (libzstd's repcode resolution is disabled, so no offset value 1 to 3 is
-//! ever emitted), and each call compresses a fresh frame whose first block has no previous
-//! tables to repeat. Later blocks of the same call may repeat that call's tables and copy that
-//! call's bytes, which is sound because the caller sends one call's output contiguously and in
-//! order. So a call's output decodes to the same bytes after *any* prefix of a valid stream:
-//! another call's output, libzstd's streaming output, or [`raw_block`]s.
+//! ever emitted, in any block), and each call compresses a fresh frame whose first block has no
+//! previous tables to repeat. Later blocks of the same call may repeat that call's tables and
+//! copy that call's bytes, which is sound because the caller sends one call's output
+//! contiguously and in order. So a call's output decodes to the same bytes after *any* prefix
+//! of a valid stream: another call's output, libzstd's streaming output, or [`raw_block`]s.
 //!
 //! The converse does not hold: once a connection has sent any of these blocks, a libzstd
 //! streaming context must not continue on it, because its next block may copy from its own
