@@ -492,7 +492,7 @@ fn check(code: usize) -> Result<usize, CompressError> {
 mod tests {
     use std::sync::Arc;
 
-    use rand::{RngCore, SeedableRng, rngs::SmallRng};
+    use rand::{Rng, RngCore, SeedableRng, rngs::SmallRng};
     use zstd::stream::raw::{Decoder, Encoder, InBuffer, Operation, OutBuffer};
     use zstd::zstd_safe::{CParameter, DParameter};
 
@@ -808,6 +808,35 @@ mod tests {
         b.extend(workload(100).split_off(64));
         splice(&mut enc, &a, &b).unwrap();
         splice(&mut enc, &repcode_bait(1), &repcode_bait(2)).unwrap();
+    }
+
+    #[test]
+    fn random_batches_splice_in_random_orders() {
+        let (mut rng, pool) = (SmallRng::seed_from_u64(42), workload(200));
+        let mut enc = BlockEncoder::new().unwrap();
+        for round in 0..30 {
+            let message = |rng: &mut SmallRng| match rng.random_range(0..5) {
+                0 => pool[rng.random_range(0..pool.len())].clone(),
+                1 => random(rng.random_range(0..3000), rng.random()),
+                2 => Vec::new(),
+                3 => repcode_bait(round)[rng.random_range(0..8)].clone(),
+                _ => json_like(rng.random_range(40..5000), round),
+            };
+            let batches: Vec<Vec<Vec<u8>>> = (0..4)
+                .map(|_| {
+                    (0..rng.random_range(1..20))
+                        .map(|_| message(&mut rng))
+                        .collect()
+                })
+                .collect();
+            let wires: Vec<_> = batches.iter().map(|b| encode_with(&mut enc, b)).collect();
+            let order: Vec<usize> = (0..6).map(|_| rng.random_range(0..4)).collect();
+            let parts: Vec<Part<'_>> = (order.iter())
+                .flat_map(|&i| pairs(&wires[i], &batches[i]))
+                .collect();
+            check_stream(&STREAM_HEADER, &parts)
+                .unwrap_or_else(|e| panic!("round {round}, batches {order:?}: {e}"));
+        }
     }
 
     #[test]
