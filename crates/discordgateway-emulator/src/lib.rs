@@ -45,6 +45,7 @@ pub mod scenario;
 mod state;
 mod wire;
 pub mod workload;
+mod zstd_blocks;
 
 use std::{net::SocketAddr, sync::Arc};
 
