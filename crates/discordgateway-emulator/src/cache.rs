@@ -141,7 +141,6 @@ pub(crate) enum WireKind {
     /// Binary frames of zlib-stream messages from a restarted compressor.
     Zlib,
     /// Binary frames of state-free zstd-stream blocks (`zstd_blocks`).
-    #[allow(dead_code, reason = "used once the state-free zstd encoder lands")]
     Zstd,
 }
 

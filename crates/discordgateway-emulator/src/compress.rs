@@ -7,18 +7,21 @@
 //!   messages the compressor may [restart](Transport::restart): later messages then refer
 //!   to nothing before that point, which any inflater accepts (it cannot tell); this is what
 //!   lets pre-compressed chunks of the generated stream be sent as they are (`cache`).
-//! - `zstd-stream`: one zstd compression context per connection with window log 18; every
-//!   message is flushed (`ZSTD_e_flush`), the frame is never ended, and each message is one
-//!   binary frame.
+//! - `zstd-stream`: one zstd frame per connection, window log 18, never ended: its header
+//!   before the first message, then whole blocks per message, each message one binary frame.
+//!   The blocks are *state-free* (`zstd_blocks`): a run of messages compressed together
+//!   refers to nothing before it, so pre-compressed chunks of the generated stream are sent
+//!   as they are, and a live message is a one-message run. A zstd decoder cannot tell.
 //!
 //! Both favour speed over ratio (zlib level 1, zstd level -3): the emulator must outrun
-//! clients, and clients cannot tell the level. Measured in `benches/README.md`: on the real
-//! workload zstd level -3 makes frames about 18 % larger than level 1 and compresses faster.
+//! clients, and clients cannot tell the level. Measured in `benches/README.md`.
 
 use flate2::{Compress, Compression, FlushCompress};
-use zstd::stream::raw::{Encoder, InBuffer, Operation, OutBuffer};
 
-use crate::cache::WireKind;
+use crate::{
+    cache::WireKind,
+    zstd_blocks::{BlockEncoder, STREAM_HEADER},
+};
 
 /// The `compress` query parameter's meaning for one connection.
 pub(crate) enum Transport {
@@ -26,8 +29,8 @@ pub(crate) enum Transport {
     Plain,
     /// zlib-stream: raw deflate, and whether the zlib header was sent.
     Zlib(Box<Compress>, bool),
-    /// zstd-stream.
-    Zstd(Box<Encoder<'static>>),
+    /// zstd-stream: the block encoder, and whether the frame header was sent.
+    Zstd(Box<BlockEncoder>, bool),
 }
 
 impl std::fmt::Debug for Transport {
@@ -35,7 +38,7 @@ impl std::fmt::Debug for Transport {
         f.write_str(match self {
             Self::Plain => "Plain",
             Self::Zlib(..) => "Zlib",
-            Self::Zstd(_) => "Zstd",
+            Self::Zstd(..) => "Zstd",
         })
     }
 }
@@ -54,7 +57,9 @@ impl Transport {
                 Box::new(Compress::new(Compression::fast(), false)),
                 false,
             )),
-            Some("zstd-stream") => zstd_encoder().ok().map(|e| Self::Zstd(Box::new(e))),
+            Some("zstd-stream") => BlockEncoder::new()
+                .ok()
+                .map(|e| Self::Zstd(Box::new(e), false)),
             Some(_) => None,
         }
     }
@@ -70,7 +75,7 @@ impl Transport {
         match self {
             Self::Plain => Some(WireKind::Plain),
             Self::Zlib(..) => Some(WireKind::Zlib),
-            Self::Zstd(_) => None,
+            Self::Zstd(..) => Some(WireKind::Zstd),
         }
     }
 
@@ -98,6 +103,12 @@ impl Transport {
         out: &mut Vec<u8>,
         out_ends: &mut Vec<usize>,
     ) -> Result<(), CompressError> {
+        if let Self::Zstd(e, header_sent) = self {
+            if !std::mem::replace(header_sent, true) {
+                out.extend_from_slice(&STREAM_HEADER);
+            }
+            return e.encode(src, ends, out, out_ends);
+        }
         let mut start = 0;
         for &end in ends {
             self.compress(src.get(start..end).ok_or(CompressError)?, out)?;
@@ -128,23 +139,18 @@ impl Transport {
                 }
                 zlib_message(c, input, out)
             }
-            Self::Zstd(e) => zstd_message(e, input, out),
+            Self::Zstd(..) => {
+                let mut ends = [0usize; 1];
+                let mut out_ends = Vec::with_capacity(1);
+                ends[0] = input.len();
+                self.compress_run(input, &ends, out, &mut out_ends)
+            }
         }
     }
 }
 
 /// The zlib header for deflate with a 32 KiB window at the fastest level (`78 01`).
 const ZLIB_HEADER: [u8; 2] = [0x78, 0x01];
-
-/// The zstd level: negative levels trade ratio for speed (measured in benches/README.md).
-const ZSTD_LEVEL: i32 = -3;
-
-/// A zstd encoder at [`ZSTD_LEVEL`] with window log 18.
-fn zstd_encoder() -> std::io::Result<Encoder<'static>> {
-    let mut e = Encoder::new(ZSTD_LEVEL)?;
-    e.set_parameter(zstd::zstd_safe::CParameter::WindowLog(18))?;
-    Ok(e)
-}
 
 /// Deflates `input` and sync-flushes, so the output ends in `00 00 ff ff`.
 fn zlib_message(c: &mut Compress, input: &[u8], out: &mut Vec<u8>) -> Result<(), CompressError> {
@@ -158,30 +164,6 @@ fn zlib_message(c: &mut Compress, input: &[u8], out: &mut Vec<u8>) -> Result<(),
         consumed += usize::try_from(c.total_in() - before_in).unwrap_or(0);
         // Done once all input is in and the flush fit: spare room is left in `out`.
         if consumed >= input.len() && out.len() < out.capacity() {
-            return Ok(());
-        }
-    }
-}
-
-/// Compresses `input` and flushes (never ending the frame).
-fn zstd_message(
-    e: &mut Encoder<'static>,
-    input: &[u8],
-    out: &mut Vec<u8>,
-) -> Result<(), CompressError> {
-    let err = |_: std::io::Error| CompressError;
-    let mut inbuf = InBuffer::around(input);
-    while inbuf.pos() < input.len() {
-        out.reserve(input.len() / 2 + 64);
-        let pos = out.len();
-        let mut outbuf = OutBuffer::around_pos(out, pos);
-        e.run(&mut inbuf, &mut outbuf).map_err(err)?;
-    }
-    loop {
-        out.reserve(256);
-        let pos = out.len();
-        let mut outbuf = OutBuffer::around_pos(out, pos);
-        if e.flush(&mut outbuf).map_err(err)? == 0 {
             return Ok(());
         }
     }

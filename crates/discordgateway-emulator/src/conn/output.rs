@@ -54,10 +54,8 @@ impl Conn {
                 let events = run.events();
                 left -= events.len();
                 pace.sent += events.len() as u64;
-                if let (true, Some(kind), 0) =
-                    (run.is_whole_chunk(), self.transport.wire_kind(), self.skip)
-                {
-                    encoded = self.send_whole_chunk(&mut s, &run, kind);
+                if let (Some(kind), 0) = (self.transport.wire_kind(), self.skip) {
+                    encoded = self.send_run(&mut s, &run, kind);
                     if encoded.is_err() {
                         break;
                     }
@@ -82,27 +80,28 @@ impl Conn {
         self.flush()
     }
 
-    /// Sends a whole cached chunk as one buffer of pre-built frames (`cache::WireChunk`):
-    /// the frames a session in the same state (transport, intents, `seq` before the chunk)
-    /// built before, or builds them now and keeps them.
+    /// Sends a run of generated events as one buffer of pre-built frames
+    /// (`cache::WireChunk`). For a whole cached chunk these are the frames a session in the
+    /// same state (transport, intents, `seq` before the chunk) built before, or they are
+    /// built now and kept; a partial run's frames are built and sent once.
     ///
     /// Sound for every transport because the frames depend on nothing else: plain frames
-    /// carry only the chunk's events and their `seq`; zlib messages come from a restarted
-    /// compressor, so they refer to nothing before the chunk (after them the compressor
+    /// carry only the run's events and their `seq`; zlib messages come from a restarted
+    /// compressor, so they refer to nothing before the run (after them the compressor
     /// restarts again, since its history is not what the client has seen); zstd blocks are
-    /// state-free (`zstd_blocks`).
-    fn send_whole_chunk(
-        &mut self,
-        s: &mut crate::state::Session,
-        run: &Run,
-        kind: WireKind,
-    ) -> Step {
+    /// state-free (`zstd_blocks`). Building a run's frames together also lets its zstd and
+    /// zlib messages refer to each other, as a real stream's do.
+    fn send_run(&mut self, s: &mut crate::state::Session, run: &Run, kind: WireKind) -> Step {
         let (intents, seq) = (s.intents, s.seq);
         let admitted = || {
             run.events()
                 .iter()
                 .filter_map(move |ev| ev.for_intents(intents).map(|data| (&ev.out.name, data)))
         };
+        let sent = admitted().count();
+        if sent == 0 {
+            return Ok(());
+        }
         let wire = match run.wire(kind, intents, seq) {
             Some(wire) => wire,
             None => {
@@ -118,11 +117,14 @@ impl Conn {
                 let wire = self.build_frames().map_err(|_| {
                     Exit::Close(close::UNKNOWN_ERROR, "emulator compression failed")
                 })?;
-                run.store_wire(kind, intents, seq, wire)
+                if run.is_whole_chunk() {
+                    run.store_wire(kind, intents, seq, wire)
+                } else {
+                    WireChunk::Bytes(wire)
+                }
             }
         };
         self.transport.restart();
-        let sent = admitted().count();
         let bound = self.shared.config.replay_bound;
         s.replay
             .push_run(bound, run.replay_entry(intents, seq + 1, sent));
