@@ -3,10 +3,11 @@
 //! `EMU_SPEED_EVENTS=N` sets the events per session, `EMU_SPEED_ONLY=plain|zstd-stream|zlib-stream`
 //! measures one transport, `EMU_SPEED_WARM=N` the warm sessions after the cold one, 3 by default).
 //!
-//! The client runs on its own OS thread (a current-thread runtime), so its CPU time can be
-//! read from `/proc/thread-self/stat` and subtracted from the process's: what is left is the
-//! emulator's own CPU time per event, which says how many events one emulator core can
-//! produce whatever the machine's load. Each compression is measured twice on one emulator:
+//! The client runs on its own OS thread (a current-thread runtime) that ends with its
+//! session, so the CPU time of the threads still alive (`/proc/self/task/*/schedstat`,
+//! nanoseconds) over a session is the emulator's own CPU time per event, which says how many
+//! events one emulator core can produce whatever the machine's load; the client's thread is
+//! read from `/proc/thread-self/schedstat`. Each compression is measured twice on one emulator:
 //! a cold first session, then fresh sessions on the same shard (the same stream, served
 //! from the stream cache and its pre-built frames).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
@@ -26,14 +27,22 @@ fn events() -> u64 {
         .unwrap_or(1_000_000)
 }
 
-/// CPU seconds (user + system) from a `/proc/.../stat` file (fields 14 and 15, in ticks of
-/// 1/100 s, the Linux `USER_HZ`).
+/// CPU seconds (user + system) of one thread (`/proc/thread-self`) or of the whole process
+/// (`/proc/self`, summed over its threads), from `schedstat` (nanoseconds on CPU).
 fn cpu_secs(path: &str) -> f64 {
-    let stat = std::fs::read_to_string(path).unwrap();
-    let after = &stat[stat.rfind(')').unwrap() + 1..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    ticks as f64 / 100.0
+    let read = |p: std::path::PathBuf| -> u64 {
+        let stat = std::fs::read_to_string(p).unwrap();
+        stat.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let ns = if path.ends_with("thread-self") {
+        read(std::path::Path::new(path).join("schedstat"))
+    } else {
+        std::fs::read_dir(std::path::Path::new(path).join("task"))
+            .unwrap()
+            .map(|t| read(t.unwrap().path().join("schedstat")))
+            .sum()
+    };
+    ns as f64 / 1e9
 }
 
 /// One drained session: client-side events/s, mean frame bytes, the client thread's CPU
@@ -61,7 +70,7 @@ fn drain(handle: EmulatorHandle, query: String, events: u64) -> Drained {
             for _ in 0..1 + 4 {
                 c.recv_raw().await.unwrap(); // READY + GUILD_CREATEs
             }
-            let cpu0 = cpu_secs("/proc/thread-self/stat");
+            let cpu0 = cpu_secs("/proc/thread-self");
             let start = Instant::now();
             let (mut n, mut bytes) = (0u64, 0usize);
             while n < events {
@@ -74,7 +83,7 @@ fn drain(handle: EmulatorHandle, query: String, events: u64) -> Drained {
             Drained {
                 rate: n as f64 / wall,
                 frame: bytes as f64 / n as f64,
-                client_cpu: cpu_secs("/proc/thread-self/stat") - cpu0,
+                client_cpu: cpu_secs("/proc/thread-self") - cpu0,
                 wall,
             }
         })
@@ -107,15 +116,15 @@ async fn measure(name: &str, compress: &str) {
         .unwrap_or(3);
     let runs = std::iter::once("cold".to_owned()).chain((1..=warm).map(|i| format!("warm {i}")));
     for run in runs {
-        let cpu0 = cpu_secs("/proc/self/stat");
+        let cpu0 = cpu_secs("/proc/self");
         let (h, q) = (handle.clone(), query.clone());
         let d = tokio::task::spawn_blocking(move || drain(h, q, events()))
             .await
             .unwrap();
-        let total_cpu = cpu_secs("/proc/self/stat") - cpu0;
-        // The process's CPU over the session (connect and warm-up included, a few ms), minus
-        // the client's over the drain.
-        let emulator_cpu = (total_cpu - d.client_cpu).max(1e-9);
+        // The CPU of the threads alive now over the session (connect and warm-up included, a
+        // few ms): the client's thread has ended, so this is the emulator's (and the idle
+        // blocking thread that waited for the client).
+        let emulator_cpu = (cpu_secs("/proc/self") - cpu0).max(1e-9);
         println!(
             "{name} {run}: drained {:.0} events/s ({:.2} s); emulator reports {:.0} events/s; \
              {:.0} bytes per frame; emulator {:.2} us CPU per event = {:.2} M events/s per \

@@ -436,3 +436,49 @@ fn measure() {
         sent.len()
     });
 }
+
+/// What a client pays to decode each stream (ns per message, best of 10, one decoder per
+/// pass) and its bytes per message: today's blocks against libzstd's own streaming output
+/// at level -3 and at level 1, on the same realistic messages.
+#[test]
+#[ignore = "measurement: cargo test --release -p discordgateway-emulator --lib zstd_blocks::tests::measure_decode -- --ignored --nocapture"]
+fn measure_decode() {
+    let msgs = workload(8192);
+    let blocks: Vec<Vec<u8>> = msgs.chunks(256).flat_map(encode).collect();
+    let (header, stream) = streaming(&msgs);
+    let mut level1 = Encoder::new(1).unwrap();
+    level1.set_parameter(CParameter::WindowLog(18)).unwrap();
+    let mut l1: Vec<Vec<u8>> = vec![Vec::new(); msgs.len()];
+    msgs.iter()
+        .zip(&mut l1)
+        .for_each(|(m, o)| stream_one(&mut level1, m, o));
+    let l1_header_len = frame_header_len(&l1[0]).unwrap();
+    let l1_header: Vec<u8> = l1[0].drain(..l1_header_len).collect();
+    let cases: [(&str, &[u8], &[Vec<u8>]); 3] = [
+        ("blocks (256 per call)", &STREAM_HEADER, &blocks),
+        ("libzstd streaming, level -3", &header, &stream),
+        ("libzstd streaming, level 1", &l1_header, &l1),
+    ];
+    let mut buf = vec![0u8; 1 << 20];
+    for (name, header, wire) in cases {
+        let mut best = u128::MAX;
+        for _ in 0..10 {
+            let mut d = Decoder::new().unwrap();
+            let start = std::time::Instant::now();
+            for input in std::iter::once(header).chain(wire.iter().map(Vec::as_slice)) {
+                let mut inb = InBuffer::around(input);
+                while inb.pos() < input.len() {
+                    let mut ob = OutBuffer::around(&mut buf[..]);
+                    d.run(&mut inb, &mut ob).unwrap();
+                }
+            }
+            best = best.min(start.elapsed().as_nanos());
+        }
+        let bytes: usize = wire.iter().map(Vec::len).sum();
+        eprintln!(
+            "{name}: decode {:.0} ns/message, {:.1} bytes/message",
+            best as f64 / msgs.len() as f64,
+            bytes as f64 / msgs.len() as f64
+        );
+    }
+}
