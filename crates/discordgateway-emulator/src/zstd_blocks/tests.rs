@@ -437,6 +437,9 @@ fn measure() {
     });
 }
 
+/// A stream to decode: its name, frame header and messages.
+type DecodeCase<'a> = (&'a str, &'a [u8], &'a [Vec<u8>]);
+
 /// What a client pays to decode each stream (ns per message, best of 10, one decoder per
 /// pass) and its bytes per message: today's blocks against libzstd's own streaming output
 /// at level -3 and at level 1, on the same realistic messages.
@@ -454,7 +457,7 @@ fn measure_decode() {
         .for_each(|(m, o)| stream_one(&mut level1, m, o));
     let l1_header_len = frame_header_len(&l1[0]).unwrap();
     let l1_header: Vec<u8> = l1[0].drain(..l1_header_len).collect();
-    let cases: [(&str, &[u8], &[Vec<u8>]); 3] = [
+    let cases: [DecodeCase<'_>; 3] = [
         ("blocks (256 per call)", &STREAM_HEADER, &blocks),
         ("libzstd streaming, level -3", &header, &stream),
         ("libzstd streaming, level 1", &l1_header, &l1),
