@@ -148,7 +148,7 @@ pub(crate) enum WireKind {
 /// (headers included), for sessions of one [`WireKind`] with given intents and `seq`
 /// before the chunk: sending it is one buffer to the socket (`conn::splice`).
 ///
-/// On Linux the frames live in a memory file (`memfd`) shared by the shard's cache and go
+/// On Linux the frames live in a memory file (`memfd`) shared by all shards and go
 /// out with `sendfile`, so the kernel sends them without copying them from user memory
 /// first (the copy was half of the emulator's cost per event on loopback, measured in
 /// `benches/README.md`); elsewhere, or when no memory file can be made, they are `Bytes`.
@@ -208,7 +208,6 @@ impl Run {
     pub(crate) fn wire(&self, kind: WireKind, intents: u64, seq: u64) -> Option<WireChunk> {
         let (cache, index) = self.whole.as_ref()?;
         lock(&cache.wire)
-            .chunks
             .get(&(*index, kind, intents, seq))
             .cloned()
     }
@@ -229,27 +228,16 @@ impl Run {
         if cache.used.fetch_add(weight, Ordering::Relaxed) >= cache.budget {
             return WireChunk::Bytes(frames);
         }
-        let mut wire = lock(&cache.wire);
-        let chunk = wire
-            .file
+        let chunk = lock(&cache.file)
             .append(&frames)
             .unwrap_or(WireChunk::Bytes(frames));
-        wire.chunks
-            .insert((*index, kind, intents, seq), chunk.clone());
+        lock(&cache.wire).insert((*index, kind, intents, seq), chunk.clone());
         chunk
     }
 }
 
-/// A shard's pre-built frames, and the memory file that holds them.
-#[derive(Debug)]
-struct Wires {
-    /// The frames of each chunk and state.
-    chunks: HashMap<WireKey, WireChunk>,
-    /// Where they are kept.
-    file: WireFile,
-}
-
-/// An append-only memory file of pre-built frames (Linux), created on first use.
+/// An append-only memory file of pre-built frames (Linux), created on first use; one per
+/// emulator, shared by its shards (one descriptor, whatever the shard count).
 #[derive(Debug)]
 struct WireFile {
     /// The file and its length; `None` before the first append.
@@ -328,7 +316,9 @@ pub(crate) struct ShardCache {
     /// The cached prefix.
     filled: Mutex<Filled>,
     /// Pre-built frames of whole chunks.
-    wire: Mutex<Wires>,
+    wire: Mutex<HashMap<WireKey, WireChunk>>,
+    /// The emulator's memory file the frames are kept in.
+    file: Arc<Mutex<WireFile>>,
     /// Bytes cached by all shards of the emulator.
     used: Arc<AtomicUsize>,
     /// The most bytes all shards may cache.
@@ -376,8 +366,8 @@ pub(crate) struct StreamCache {
     used: Arc<AtomicUsize>,
     /// The most bytes all shards may cache.
     budget: usize,
-    /// Whether pre-built frames go to memory files (`EmulatorConfig::send_files`).
-    files: bool,
+    /// The memory file of pre-built frames (`EmulatorConfig::send_files`).
+    file: Arc<Mutex<WireFile>>,
 }
 
 impl std::fmt::Debug for StreamCache {
@@ -403,7 +393,10 @@ impl StreamCache {
             shards: Mutex::new(HashMap::new()),
             used: Arc::new(AtomicUsize::new(0)),
             budget,
-            files,
+            file: Arc::new(Mutex::new(WireFile {
+                file: None,
+                unavailable: !files,
+            })),
         }
     }
 
@@ -425,13 +418,8 @@ impl StreamCache {
                     tail: self.world.stream(shard, total, &self.config),
                     closed: false,
                 }),
-                wire: Mutex::new(Wires {
-                    chunks: HashMap::new(),
-                    file: WireFile {
-                        file: None,
-                        unavailable: !self.files,
-                    },
-                }),
+                wire: Mutex::new(HashMap::new()),
+                file: Arc::clone(&self.file),
                 used: Arc::clone(&self.used),
                 budget: self.budget,
             })
