@@ -73,7 +73,7 @@ pub(crate) fn main(args: Args) -> anyhow::Result<()> {
 }
 
 /// The `--compress` value as the core's compression.
-fn compression(name: &str) -> Compression {
+pub(crate) fn compression(name: &str) -> Compression {
     match name {
         "zlib" => Compression::ZlibStream,
         "zstd" => Compression::ZstdStream,

@@ -68,6 +68,9 @@ pub(crate) struct Args {
     /// Print the summary as one JSON object on the last stdout line.
     #[arg(long)]
     json: bool,
+    /// Transport compression of every shard: none, zlib or zstd.
+    #[arg(long, default_value = "none", value_parser = ["none", "zlib", "zstd"])]
+    compress: String,
 }
 
 /// Heartbeat interval of the soak's emulator: short, so zombies are found in seconds.
@@ -190,6 +193,7 @@ fn shard_config(
     let core = Config::builder(Token::new("MTAx.chaos.token").context("chaos token")?)
         .guild_events(all)
         .dm_events(all)
+        .compression(super::bench::compression(&args.compress))
         .shard(ShardId::new(i, args.shards).context("shard id")?)
         .default_url(GatewayUrl::parse(&emulator.url()).context("emulator url")?)
         .limits(Limits {
