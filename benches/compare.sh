@@ -77,7 +77,7 @@ start_emulator() {
 run_one() {
     start_emulator "$4" "$5" "$6"
     local line
-    run_client "$@" >/dev/null
+    [ "$6" -gt 0 ] && run_client "$@" >/dev/null
     line=$(run_client "$@")
     kill "$EMU_PID" 2>/dev/null || true
     wait "$EMU_PID" 2>/dev/null || true
@@ -138,7 +138,7 @@ for line in open(sys.argv[1]):
 med = statistics.median
 print(f"{'compress':8} {'mode':9} {'pairs':>5} {'eps ratio':>9} {'cpu ratio':>9} "
       f"{'ours ev/s':>10} {'theirs ev/s':>11} {'ours ns/ev':>10} {'theirs ns/ev':>12} "
-      f"{'ours alloc/ev':>13} {'theirs alloc/ev':>15}")
+      f"{'ours alloc/ev':>13} {'theirs alloc/ev':>15} {'emu ns/ev':>9} {'headroom':>8}")
 for (c, s), pairs in sorted(runs.items()):
     full = [p for p in pairs.values() if "ours" in p and "theirs" in p]
     o = [p["ours"] for p in full]
@@ -150,9 +150,13 @@ for (c, s), pairs in sorted(runs.items()):
     print(f"{c:8} {mode:9} {len(full):5} {eps:9.2f} {cpu:9.2f} "
           f"{med(r['events_per_sec'] for r in o):10.0f} {med(r['events_per_sec'] for r in t):11.0f} "
           f"{med(r['cpu_ns_per_event'] for r in o):10.0f} {med(r['cpu_ns_per_event'] for r in t):12.0f} "
-          f"{med(r[field] for r in o):13.4f} {med(r[field] for r in t):15.4f}")
+          f"{med(r[field] for r in o):13.4f} {med(r[field] for r in t):15.4f} "
+          f"{med(r.get('emulator_cpu_ns_per_event') or 0 for r in o + t):9.0f} "
+          f"{min(r.get('emulator_headroom') or 0 for r in o + t):8.1f}")
 print("eps ratio: median over pairs of ours/theirs events per second; "
-      "cpu ratio: median over pairs of theirs/ours client CPU ns per event")
+      "cpu ratio: median over pairs of theirs/ours client CPU ns per event; "
+      "emu ns/ev: median emulator CPU per event over both sides' runs; "
+      "headroom: the lowest client/emulator CPU-per-event ratio of the cell's runs")
 rss = defaultdict(lambda: defaultdict(dict))
 for line in open(sys.argv[2]):
     r = json.loads(line)

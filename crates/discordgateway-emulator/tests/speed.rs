@@ -1,7 +1,8 @@
 //! Send-rate measurement with a trivial drain client (ignored by default; run with
 //! `cargo test --release -p discordgateway-emulator --test speed -- --ignored --nocapture`;
 //! `EMU_SPEED_EVENTS=N` sets the events per session, `EMU_SPEED_ONLY=plain|zstd-stream|zlib-stream`
-//! measures one transport, `EMU_SPEED_WARM=N` the warm sessions after the cold one, 3 by default).
+//! measures one transport, `EMU_SPEED_WARM=N` the warm sessions after the cold one, 3 by default,
+//! `EMU_SPEED_SENDFILE=0` keeps pre-built frames in memory instead of a memory file).
 //!
 //! The client runs on its own OS thread (a current-thread runtime) that ends with its
 //! session, so the CPU time of the threads still alive (`/proc/self/task/*/schedstat`,
@@ -105,7 +106,8 @@ async fn measure(name: &str, compress: &str) {
         },
         // Room for the whole stream (about 1.5 KB per event), so the warm session is served
         // from the cache.
-        stream_cache_bytes: usize::try_from(events()).unwrap_or(usize::MAX) * 2048,
+        stream_cache_bytes: usize::try_from(events()).unwrap_or(usize::MAX) * 4096,
+        send_files: std::env::var("EMU_SPEED_SENDFILE").map_or(true, |v| v != "0"),
         ..base
     })
     .await;
