@@ -18,9 +18,11 @@
 //! Sending is batched: dispatches are encoded into one reused arena (`BytesMut`) under the
 //! session lock and handed to a writer task, so reading never waits for a slow reader
 //! (`output`). Generated dispatches come from the shard's shared, generate-once stream
-//! (`crate::cache`); over zlib-stream a whole cached chunk may go out pre-compressed.
+//! (`crate::cache`); a run of them goes out as one buffer of frames built together, and a
+//! whole cached chunk as the frames an earlier session in the same state built (every
+//! transport), written under tokio-websockets as raw bytes (`splice`).
 //! Submodules: `session` (Identify, Resume, requests), `faults` (injected faults),
-//! `output` (encoding, batching, the writer task).
+//! `output` (encoding, batching, the writer task), `splice` (raw frames, `sendfile`).
 
 mod faults;
 mod output;

@@ -75,7 +75,8 @@ fn concat(msgs: &[Vec<u8>]) -> (Vec<u8>, Vec<usize>) {
     (msgs.concat(), ends.collect())
 }
 
-/// Today's connection encoder: libzstd streaming at level -3, window log 18.
+/// libzstd's streaming encoder at level -3, window log 18 (the emulator's encoder before
+/// these blocks, and a stand-in for any other zstd-stream producer).
 fn stream_encoder() -> Encoder<'static> {
     let mut e = Encoder::new(-3).unwrap();
     e.set_parameter(CParameter::WindowLog(18)).unwrap();
@@ -97,7 +98,7 @@ fn stream_one(e: &mut Encoder<'static>, msg: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// Each message as today's encoder sends it, and its frame header split off the first.
+/// Each message as the streaming encoder sends it, and its frame header split off the first.
 fn streaming(msgs: &[Vec<u8>]) -> (Vec<u8>, Vec<Vec<u8>>) {
     let (mut e, mut out) = (stream_encoder(), vec![Vec::new(); msgs.len()]);
     msgs.iter()
@@ -379,7 +380,7 @@ fn bad_ends_are_rejected_and_leave_the_output_alone() {
 
 /// ns and bytes per message (best of 10 runs): `encode` on batches of 256 realistic
 /// messages at levels 1 and -3 and its match finder alone; one connection's copy of the
-/// blocks; today's streaming encoder (level -3, a flush per message) on one connection.
+/// blocks; libzstd's streaming encoder (level -3, a flush per message) on one connection.
 #[test]
 #[ignore = "measurement: cargo test --release -p discordgateway-emulator --lib zstd_blocks::tests::measure -- --ignored --nocapture"]
 fn measure() {
@@ -441,7 +442,7 @@ fn measure() {
 type DecodeCase<'a> = (&'a str, &'a [u8], &'a [Vec<u8>]);
 
 /// What a client pays to decode each stream (ns per message, best of 10, one decoder per
-/// pass) and its bytes per message: today's blocks against libzstd's own streaming output
+/// pass) and its bytes per message: these blocks against libzstd's own streaming output
 /// at level -3 and at level 1, on the same realistic messages.
 #[test]
 #[ignore = "measurement: cargo test --release -p discordgateway-emulator --lib zstd_blocks::tests::measure_decode -- --ignored --nocapture"]
