@@ -140,10 +140,8 @@ impl Transport {
                 zlib_message(c, input, out)
             }
             Self::Zstd(..) => {
-                let mut ends = [0usize; 1];
                 let mut out_ends = Vec::with_capacity(1);
-                ends[0] = input.len();
-                self.compress_run(input, &ends, out, &mut out_ends)
+                self.compress_run(input, &[input.len()], out, &mut out_ends)
             }
         }
     }

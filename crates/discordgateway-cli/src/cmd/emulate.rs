@@ -101,6 +101,22 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;
+    let stats = handle.stats();
+    let cpu = stats.cpu_seconds.map_or(String::new(), |cpu| {
+        let per = (stats.events_sent > 0)
+            .then(|| {
+                format!(
+                    ", {:.0} ns per dispatch",
+                    cpu * 1e9 / stats.events_sent as f64
+                )
+            })
+            .unwrap_or_default();
+        format!("; {cpu:.2} s of CPU since start (world generation included){per}")
+    });
+    eprintln!(
+        "sent {} dispatches ({:.0} per second from the first to the last){cpu}",
+        stats.events_sent, stats.send_rate
+    );
     handle.shutdown();
     Ok(())
 }
