@@ -103,14 +103,12 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         .context("waiting for Ctrl-C")?;
     let stats = handle.stats();
     let cpu = stats.cpu_seconds.map_or(String::new(), |cpu| {
-        let per = (stats.events_sent > 0)
-            .then(|| {
-                format!(
-                    ", {:.0} ns per dispatch",
-                    cpu * 1e9 / stats.events_sent as f64
-                )
-            })
-            .unwrap_or_default();
+        let per = if stats.events_sent > 0 {
+            let ns = cpu * 1e9 / stats.events_sent as f64;
+            format!(", {ns:.0} ns per dispatch")
+        } else {
+            String::new()
+        };
         format!("; {cpu:.2} s of CPU since start (world generation included){per}")
     });
     eprintln!(
