@@ -60,7 +60,7 @@ pub use crate::{
     config::EmulatorConfig,
     faults::Fault,
     ledger::{Invalidation, SessionRecord},
-    state::{IdentifyOutcome, IdentifyRecord, SessionInfo, Stats, Violations},
+    state::{IdentifyOutcome, IdentifyRecord, SEND_IDLE, SessionInfo, Stats, Violations},
 };
 
 /// Starting the emulator failed.

@@ -59,7 +59,10 @@ pub struct Stats {
     pub resumes: u64,
     /// Dispatches sent (replays included).
     pub events_sent: u64,
-    /// Dispatches per second between the first and the latest dispatch sent.
+    /// Dispatches per second over the current sending period: from the first dispatch sent
+    /// after at least [`SEND_IDLE`] without any, to the latest (so repeated benchmark runs
+    /// each get their own rate, not a mean over the gaps between them); 0 before two batches
+    /// were sent.
     pub send_rate: f64,
     /// Rule violations by clients.
     pub violations: Violations,
@@ -96,6 +99,49 @@ fn process_cpu_seconds() -> Option<f64> {
         Some((user + system) as f64 / 100.0)
     };
     from_schedstat().or_else(from_stat)
+}
+
+/// A pause in sending this long starts a new sending period ([`Stats::send_rate`]).
+pub const SEND_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// One period of sending without a pause of [`SEND_IDLE`]: its first and latest batch, and
+/// the dispatches sent before it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct SendPeriod {
+    /// When its first batch started.
+    first: Instant,
+    /// When its latest batch started.
+    last: Instant,
+    /// Dispatches counted before its first batch.
+    before: u64,
+}
+
+impl SendPeriod {
+    /// The period after a batch starting at `now`, with `before` dispatches counted before
+    /// the batch: `current` extended, or a new period after a pause.
+    fn record(current: Option<Self>, before: u64, now: Instant) -> Self {
+        match current {
+            Some(p) if now.saturating_duration_since(p.last) < SEND_IDLE => Self { last: now, ..p },
+            _ => Self {
+                first: now,
+                last: now,
+                before,
+            },
+        }
+    }
+
+    /// Dispatches per second in the period, given `total` dispatches counted so far.
+    fn rate(self, total: u64) -> f64 {
+        let span = self
+            .last
+            .saturating_duration_since(self.first)
+            .as_secs_f64();
+        if span > 0.0 {
+            total.saturating_sub(self.before) as f64 / span
+        } else {
+            0.0
+        }
+    }
 }
 
 /// What happened to one Identify.
@@ -238,8 +284,8 @@ struct Inner {
     pending_faults: VecDeque<Fault>,
     /// Last "all members" request per guild.
     members_all: HashMap<u64, Instant>,
-    /// First and latest dispatch times, for the send rate.
-    sending: Option<(Instant, Instant)>,
+    /// The current sending period, for the send rate.
+    sending: Option<SendPeriod>,
     /// Counter for session ids.
     next_session: u64,
 }
@@ -586,10 +632,9 @@ impl Shared {
         if n == 0 {
             return;
         }
-        self.events_sent.fetch_add(n, Ordering::Relaxed);
+        let before = self.events_sent.fetch_add(n, Ordering::Relaxed);
         let mut inner = lock(&self.inner);
-        let first = inner.sending.map_or(now, |(first, _)| first);
-        inner.sending = Some((first, now));
+        inner.sending = Some(SendPeriod::record(inner.sending, before, now));
     }
 
     /// Checks the "all members" limit for `guild` at `now`: `Err(retry_after)` if refused.
@@ -630,12 +675,7 @@ impl Shared {
             self.invalidate(id, Invalidation::Expired);
         }
         let events_sent = self.events_sent.load(Ordering::Relaxed);
-        let send_rate = match inner.sending {
-            Some((first, last)) if last > first => {
-                events_sent as f64 / last.duration_since(first).as_secs_f64()
-            }
-            _ => 0.0,
-        };
+        let send_rate = inner.sending.map_or(0.0, |p| p.rate(events_sent));
         Stats {
             sessions: inner.sessions.len() as u64,
             identifies: self.identifies.load(Ordering::Relaxed),
@@ -682,4 +722,36 @@ fn session_id(seed: u64, n: u64) -> String {
         mix(seed ^ n),
         mix(n.wrapping_mul(31) ^ !seed)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_send_rate_covers_the_current_period_only() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + std::time::Duration::from_millis(ms);
+        // 1000 dispatches in batches of 100 over 0.9 s.
+        let mut p = None;
+        for i in 0..10u64 {
+            p = Some(SendPeriod::record(p, i * 100, at(i * 100)));
+        }
+        let first = p.unwrap();
+        assert_eq!(first.first, t0);
+        assert!((first.rate(1000) - 1000.0 / 0.9).abs() < 1e-6);
+        // A pause of SEND_IDLE, then 400 more over 0.1 s: a new period.
+        let resume = 900 + SEND_IDLE.as_millis() as u64;
+        let mut q = Some(SendPeriod::record(p, 1000, at(resume)));
+        q = Some(SendPeriod::record(q, 1200, at(resume + 100)));
+        let second = q.unwrap();
+        assert_eq!(second.before, 1000);
+        assert!(
+            (second.rate(1400) - 4000.0).abs() < 1e-6,
+            "{}",
+            second.rate(1400)
+        );
+        // A single batch has no span yet.
+        assert_eq!(SendPeriod::record(None, 0, t0).rate(100), 0.0);
+    }
 }
