@@ -97,8 +97,9 @@ struct Recording {
     events: u64,
 }
 
-/// Records one session of shard `[0, total]` and times decompression of it; `None` without
-/// compression or when `events` is 0.
+/// Records one session of shard `[0, total]` and times decompression of it (while a bare
+/// session of every other shard warms the emulator up); `None` without compression or when
+/// `events` is 0.
 pub(crate) async fn measure(
     ws_url: &str,
     config: &Config,
@@ -109,16 +110,21 @@ pub(crate) async fn measure(
     if events == 0 {
         return Ok(None);
     }
+    // The other shards' sessions only warm the emulator up (its stream cache and pre-built
+    // frames), so the measured sessions read what these built, as shard 0's does.
+    let others = futures_util::future::try_join_all(
+        (1..total).map(|shard| record(ws_url, compression, shard, total, events, false)),
+    );
     if inflater(compression).is_none() {
-        // No floor without compression, but the session still warms the emulator up: the
-        // measured session then reads its stream cache and pre-built frames, as the floor
-        // session does for the compressed transports.
-        record(ws_url, compression, total, events)
+        // No floor without compression, but the session still warms the emulator up.
+        let first = record(ws_url, compression, 0, total, events, false);
+        futures_util::future::try_join(first, others)
             .await
             .context("warming the emulator up")?;
         return Ok(None);
     }
-    let recording = record(ws_url, compression, total, events)
+    let first = record(ws_url, compression, 0, total, events, true);
+    let (recording, _) = futures_util::future::try_join(first, others)
         .await
         .context("recording the floor session")?;
     let mut floor = time(&recording, compression)?;
@@ -188,13 +194,15 @@ fn time(rec: &Recording, compression: Compression) -> anyhow::Result<Floor> {
     Ok(floor)
 }
 
-/// Connects with a bare WebSocket, identifies as shard `[0, total]` and keeps every payload
-/// until `events` dispatches followed the burst.
+/// Connects with a bare WebSocket, identifies as shard `[shard, total]` and reads until
+/// `events` dispatches followed the burst, keeping every payload if `keep`.
 async fn record(
     ws_url: &str,
     compression: Compression,
+    shard: u32,
     total: u32,
     events: u64,
+    keep: bool,
 ) -> anyhow::Result<Recording> {
     let base = ws_url
         .split('?')
@@ -224,7 +232,9 @@ async fn record(
             continue;
         }
         let payload: &[u8] = msg.as_payload();
-        rec.frames.push(payload.to_vec());
+        if keep {
+            rec.frames.push(payload.to_vec());
+        }
         let plain = match &mut inf {
             Some(inf) => match inf.feed(payload)? {
                 Some(plain) => plain,
@@ -239,7 +249,7 @@ async fn record(
                     "token": super::TOKEN,
                     "intents": Intents::all().bits(),
                     "properties": {"os": "linux", "browser": "discordgateway-bench", "device": "discordgateway-bench"},
-                    "shard": [0, total],
+                    "shard": [shard, total],
                 }});
                 ws.send(Message::text(identify.to_string())).await?;
             }
