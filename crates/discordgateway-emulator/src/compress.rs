@@ -30,7 +30,8 @@ pub(crate) enum Transport {
     /// zlib-stream: raw deflate, and whether the zlib header was sent.
     Zlib(Box<Compress>, bool),
     /// zstd-stream: the block encoder, and whether the frame header was sent.
-    Zstd(Box<BlockEncoder>, bool),
+    /// The last field is scratch for message ends, reused so a live message allocates nothing.
+    Zstd(Box<BlockEncoder>, bool, Vec<usize>),
 }
 
 impl std::fmt::Debug for Transport {
@@ -59,7 +60,7 @@ impl Transport {
             )),
             Some("zstd-stream") => BlockEncoder::new()
                 .ok()
-                .map(|e| Self::Zstd(Box::new(e), false)),
+                .map(|e| Self::Zstd(Box::new(e), false, Vec::with_capacity(1))),
             Some(_) => None,
         }
     }
@@ -103,7 +104,7 @@ impl Transport {
         out: &mut Vec<u8>,
         out_ends: &mut Vec<usize>,
     ) -> Result<(), CompressError> {
-        if let Self::Zstd(e, header_sent) = self {
+        if let Self::Zstd(e, header_sent, _) = self {
             if !std::mem::replace(header_sent, true) {
                 out.extend_from_slice(&STREAM_HEADER);
             }
@@ -139,9 +140,14 @@ impl Transport {
                 }
                 zlib_message(c, input, out)
             }
-            Self::Zstd(..) => {
-                let mut out_ends = Vec::with_capacity(1);
-                self.compress_run(input, &[input.len()], out, &mut out_ends)
+            Self::Zstd(_, _, scratch) => {
+                let mut out_ends = std::mem::take(scratch);
+                out_ends.clear();
+                let compressed = self.compress_run(input, &[input.len()], out, &mut out_ends);
+                if let Self::Zstd(_, _, scratch) = self {
+                    *scratch = out_ends;
+                }
+                compressed
             }
         }
     }
